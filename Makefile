@@ -1,0 +1,86 @@
+# websocket 1.6 for Tcl, in Rust.
+#   make            build the package into build/lib (use with TCLLIBPATH)
+#   make demo       build, then run a server of ours and a client on loopback
+#   make test       build and run every test (installs what it needs)
+#   make install    install into the Tcl package path (PREFIX, DESTDIR)
+#   TCL_CONFIG=/path/to/tclConfig.sh picks another Tcl (e.g. Tcl 9).
+
+SHELL      := /bin/bash
+VERSION    := 1.6
+TCLSH      ?= tclsh
+PROFILE    ?= debug
+CARGO_FLAGS = $(if $(filter release,$(PROFILE)),--release,)
+TARGET_DIR ?= target
+BUILD      ?= build
+PKGDIR      = $(BUILD)/lib/websocket$(VERSION)
+LIBFILE     = libtclwebsocket.so
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+TCL_PKGPATH ?= $(shell echo 'puts [lindex [tcl::pkgconfig get scriptdir,runtime] 0]' | $(TCLSH) 2>/dev/null)
+INSTALLDIR  = $(DESTDIR)$(or $(INSTALL_LIBDIR),$(PREFIX)/lib/tcltk)/websocket$(VERSION)
+VENV        = .venv
+PY          = $(VENV)/bin/python
+TCL9       := $(HOME)/.cache/tcl9
+
+export CARGO_TARGET_DIR := $(TARGET_DIR)
+
+.PHONY: all build deps venv demo test test-rust test-tcl test-tcl9 test-diff test-autobahn \
+        lint install clean
+
+all: build
+
+# ---------------------------------------------------------------- setup
+# System packages a fresh machine lacks: libclang for bindgen, Tcl headers.
+deps:
+	@missing=""; \
+	for p in libclang-dev tcl-dev tcl8.6-dev; do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(PY): tests/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r tests/requirements.txt
+	touch $(PY)
+
+venv: $(PY)
+
+# ---------------------------------------------------------------- build
+build: deps
+	cargo build $(CARGO_FLAGS) -p tcl-websocket
+	mkdir -p $(PKGDIR)
+	cp $(TARGET_DIR)/$(PROFILE)/$(LIBFILE) $(PKGDIR)/$(LIBFILE)
+	sed -e 's/@VERSION@/$(VERSION)/g' -e 's/@LIBFILE@/$(LIBFILE)/g' pkgIndex.tcl.in > $(PKGDIR)/pkgIndex.tcl
+
+# The same package built against Tcl 9 headers, in its own folders.
+build9: deps
+	bash ../shared/tools/tcl9.sh >/dev/null
+	$(MAKE) build TCL_CONFIG=$(TCL9)/usr/lib/tcl9.0/tclConfig.sh TARGET_DIR=target/tcl9 BUILD=build/tcl9
+
+install: build
+	mkdir -p $(INSTALLDIR)
+	cp $(PKGDIR)/$(LIBFILE) $(PKGDIR)/pkgIndex.tcl $(INSTALLDIR)/
+
+# ---------------------------------------------------------------- demo
+demo: build venv
+	TCLLIBPATH=$(CURDIR)/$(BUILD)/lib PYTHON=$(CURDIR)/$(PY) $(TCLSH) examples/demo.tcl
+
+# ---------------------------------------------------------------- tests
+test: build venv
+	@$(MAKE) --no-print-directory test-all
+
+test-all:
+	@bash tests/run-all.sh
+
+test-rust:
+	cargo test -p tcl-websocket --lib
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+
+clean:
+	rm -rf $(BUILD) target

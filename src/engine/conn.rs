@@ -1,0 +1,456 @@
+//! One connection on the I/O thread: reads and decodes frames, answers
+//! pings, runs the closing handshake and keepalive, and writes what Tcl
+//! queued, gathering frames into one `writev`.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, Read, Write};
+use std::net::Shutdown;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use mio::net::TcpStream;
+
+use super::frames::{self, OP_CLOSE, OP_PING, OP_PONG};
+use super::mailbox::{Event, Mailbox};
+use super::options::{Options, INBOX_HIGH_WATER};
+use super::timers::Timers;
+use super::{ConnId, Registration, Shared};
+use crate::protocol::close;
+use crate::protocol::message::{Incoming, Limits, MessageReader};
+use crate::protocol::Role;
+
+/// Bytes read from one connection before the others get a turn.
+const READ_BUDGET: usize = 256 * 1024;
+/// Most frames gathered into one write.
+const MAX_IOV: usize = 64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Open,
+    /// We sent a close frame and wait for the peer's.
+    CloseSent {
+        deadline: Instant,
+    },
+    /// Close frames exchanged (or the connection failed): flush, end TCP
+    /// (the server first, RFC 6455 7.1.1) and discard input until EOF.
+    Draining {
+        deadline: Instant,
+    },
+    Dead,
+}
+
+pub(super) struct Conn {
+    id: ConnId,
+    pub(super) stream: TcpStream,
+    role: Role,
+    reader: MessageReader,
+    mailbox: Arc<Mailbox>,
+    shared: Arc<Shared>,
+    opts: Options,
+    out: VecDeque<Vec<u8>>,
+    /// Bytes of `out[0]` already written.
+    out_pos: usize,
+    state: State,
+    /// The Tcl side has said goodbye to the handler: no more events.
+    detached: bool,
+    /// Too much undelivered input: stop reading until Tcl catches up.
+    paused: bool,
+    /// Close the socket once `out` is written (TCP EOF from the peer).
+    dead_after_flush: bool,
+    write_shut: bool,
+    last_activity: Instant,
+    keepalive_at: Option<Instant>,
+    /// A new close deadline the loop must put on the timer heap.
+    arm: Option<Instant>,
+    skip_lf: bool,
+    events: Vec<(ConnId, Event)>,
+    items: Vec<Incoming>,
+}
+
+impl Conn {
+    pub(super) fn new(
+        id: ConnId,
+        shared: Arc<Shared>,
+        reg: Registration,
+        now: Instant,
+    ) -> io::Result<Conn> {
+        reg.stream.set_nonblocking(true)?;
+        let _ = reg.stream.set_nodelay(true);
+        let limits = limits(&reg.options);
+        let mut conn = Conn {
+            id,
+            stream: TcpStream::from_std(reg.stream),
+            role: reg.role,
+            reader: MessageReader::new(reg.role, limits),
+            mailbox: reg.mailbox,
+            shared,
+            opts: reg.options,
+            out: VecDeque::new(),
+            out_pos: 0,
+            state: State::Open,
+            detached: false,
+            paused: false,
+            dead_after_flush: false,
+            write_shut: false,
+            last_activity: now,
+            keepalive_at: None,
+            arm: None,
+            skip_lf: false,
+            events: Vec::new(),
+            items: Vec::new(),
+        };
+        if !reg.preamble.is_empty() {
+            conn.out.push_back(reg.preamble);
+        }
+        conn.skip_lf = reg.skip_lf && reg.role == Role::Server;
+        if !reg.initial.is_empty() {
+            conn.on_bytes(&reg.initial, now);
+        }
+        Ok(conn)
+    }
+
+    pub(super) fn is_dead(&self) -> bool {
+        self.state == State::Dead
+    }
+
+    /// Reads what the socket has, within a budget. True when the budget ran
+    /// out before the socket was drained (edge-triggered: come back soon).
+    pub(super) fn on_readable(&mut self, now: Instant, buf: &mut [u8]) -> bool {
+        let mut total = 0;
+        loop {
+            if self.paused || self.state == State::Dead || self.dead_after_flush {
+                return false;
+            }
+            match self.stream.read(buf) {
+                Ok(0) => {
+                    self.on_eof();
+                    return false;
+                }
+                Ok(n) => {
+                    self.last_activity = now;
+                    self.on_bytes(&buf[..n], now);
+                    total += n;
+                    if total >= READ_BUDGET {
+                        return true;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    self.on_eof();
+                    return false;
+                }
+            }
+        }
+    }
+
+    fn on_bytes(&mut self, mut data: &[u8], now: Instant) {
+        if self.skip_lf && !data.is_empty() {
+            self.skip_lf = false;
+            if data[0] == b'\n' {
+                data = &data[1..];
+            }
+        }
+        if !matches!(self.state, State::Open | State::CloseSent { .. }) {
+            return; // draining: input is discarded
+        }
+        let mut items = std::mem::take(&mut self.items);
+        let res = self.reader.feed(data, &mut items);
+        for item in items.drain(..) {
+            self.on_item(item, now);
+        }
+        self.items = items;
+        if let Err(e) = res {
+            match self.state {
+                State::Open => {
+                    let reason = if e.code == 1009 {
+                        format!("Limit {} exceeded", self.opts.max_message)
+                    } else {
+                        close::default_reason(e.code)
+                    };
+                    self.fail(e.code, reason, now);
+                }
+                State::CloseSent { .. } => self.state = State::Dead,
+                _ => {}
+            }
+        }
+    }
+
+    fn on_item(&mut self, item: Incoming, now: Instant) {
+        if let State::CloseSent { deadline } = self.state {
+            // Waiting for the peer's close: nothing else matters now.
+            if let Incoming::Close(_) = item {
+                self.begin_draining(deadline.max(now));
+            }
+            return;
+        }
+        if self.state != State::Open {
+            return;
+        }
+        match item {
+            Incoming::Text(b) => self.event(Event::Text(b)),
+            Incoming::Binary(b) => self.event(Event::Binary(b)),
+            Incoming::Ping(p) => {
+                // tcllib answers first, then tells the handler.
+                self.queue_frame(true, OP_PONG, &p);
+                self.event(Event::Ping(p));
+            }
+            Incoming::Pong(p) => self.event(Event::Pong(p)),
+            Incoming::Close(payload) => {
+                let (code, reason) = match payload {
+                    None => (1000, close::default_reason(1000)),
+                    Some((code, r)) if r.is_empty() => (code, close::default_reason(code)),
+                    Some((code, r)) => (code, r),
+                };
+                // Echo the code (RFC 6455 5.5.1), with the reason as tcllib.
+                self.queue_frame(true, OP_CLOSE, &close::encode_payload(code, &reason));
+                self.event(Event::Closed {
+                    code: Some(code),
+                    reason,
+                });
+                self.detached = true;
+                self.begin_draining(now + self.opts.close_timeout);
+            }
+        }
+    }
+
+    /// Fails the connection (RFC 6455 7.1.7): close frame, tell Tcl, drain.
+    fn fail(&mut self, code: u16, reason: String, now: Instant) {
+        self.queue_frame(true, OP_CLOSE, &close::encode_payload(code, &reason));
+        self.event(Event::Closed {
+            code: Some(code),
+            reason,
+        });
+        self.detached = true;
+        self.begin_draining(now + self.opts.close_timeout);
+    }
+
+    fn begin_draining(&mut self, deadline: Instant) {
+        self.state = State::Draining { deadline };
+        self.arm = Some(deadline);
+        self.maybe_shut_write();
+    }
+
+    /// TCP ended (or broke) under us.
+    fn on_eof(&mut self) {
+        if self.state == State::Open {
+            // tcllib reports a vanished peer as 1001, and tries to say so.
+            let reason = close::default_reason(1001);
+            self.queue_frame(true, OP_CLOSE, &close::encode_payload(1001, &reason));
+            self.event(Event::Closed {
+                code: Some(1001),
+                reason,
+            });
+            self.detached = true;
+            self.dead_after_flush = true;
+            self.flush();
+            if !self.out.is_empty() {
+                // Peer gone or not reading: do not wait for it.
+                self.state = State::Dead;
+            }
+        } else {
+            self.state = State::Dead;
+        }
+    }
+
+    fn event(&mut self, ev: Event) {
+        if !self.detached {
+            self.events.push((self.id, ev));
+        }
+    }
+
+    /// Hands collected events to the owning thread, in one batch.
+    pub(super) fn deliver(&mut self) {
+        if self.events.is_empty() {
+            return;
+        }
+        let weight: usize = self.events.iter().map(|(_, e)| e.weight()).sum();
+        let inbox = self.shared.inbox.fetch_add(weight, Ordering::AcqRel) + weight;
+        self.mailbox.push_all(self.events.drain(..));
+        if inbox > INBOX_HIGH_WATER {
+            self.paused = true;
+        }
+    }
+
+    pub(super) fn resume(&mut self, now: Instant, buf: &mut [u8]) -> bool {
+        self.paused = false;
+        self.on_readable(now, buf)
+    }
+
+    fn queue_frame(&mut self, fin: bool, opcode: u8, payload: &[u8]) {
+        let frame = frames::build(self.role, fin, opcode, payload);
+        self.shared.queued.fetch_add(frame.len(), Ordering::AcqRel);
+        self.out.push_back(frame);
+    }
+
+    /// A frame from Tcl (already counted in `queued`).
+    pub(super) fn send(&mut self, frame: Vec<u8>, now: Instant) {
+        if self.state != State::Open {
+            self.shared.queued.fetch_sub(frame.len(), Ordering::AcqRel);
+            return;
+        }
+        self.last_activity = now;
+        self.out.push_back(frame);
+        self.flush();
+    }
+
+    /// The script closed the WebSocket: send its close frame and wait.
+    pub(super) fn close(&mut self, payload: Vec<u8>, now: Instant) {
+        self.detached = true;
+        if self.state != State::Open {
+            return;
+        }
+        self.queue_frame(true, OP_CLOSE, &payload);
+        let deadline = now + self.opts.close_timeout;
+        self.state = State::CloseSent { deadline };
+        self.arm = Some(deadline);
+        self.flush();
+    }
+
+    pub(super) fn abort(&mut self) {
+        self.detached = true;
+        self.state = State::Dead;
+    }
+
+    pub(super) fn configure(&mut self, opts: Options, now: Instant, timers: &mut Timers) {
+        self.reader.set_limits(limits(&opts));
+        self.opts = opts;
+        self.keepalive_at = None;
+        self.schedule_keepalive(now, timers);
+    }
+
+    /// Arms the keepalive timer from now, as tcllib's Liveness does.
+    pub(super) fn schedule_keepalive(&mut self, now: Instant, timers: &mut Timers) {
+        if self.opts.keepalive.is_zero() || self.state != State::Open {
+            self.keepalive_at = None;
+            return;
+        }
+        let at = now + self.opts.keepalive;
+        self.keepalive_at = Some(at);
+        timers.add(at, self.id);
+    }
+
+    /// One of this connection's deadlines may have passed.
+    pub(super) fn on_timer(&mut self, now: Instant, timers: &mut Timers) {
+        match self.state {
+            State::CloseSent { deadline } | State::Draining { deadline } if deadline <= now => {
+                self.state = State::Dead;
+                return;
+            }
+            _ => {}
+        }
+        let Some(at) = self.keepalive_at else { return };
+        if at > now || self.state != State::Open {
+            return;
+        }
+        let due = self.last_activity + self.opts.keepalive;
+        if due <= now {
+            let ping = std::mem::take(&mut self.opts.ping);
+            self.queue_frame(true, OP_PING, &ping);
+            self.opts.ping = ping;
+            self.last_activity = now;
+            self.flush();
+            self.schedule_keepalive(now, timers);
+        } else {
+            self.keepalive_at = Some(due);
+            timers.add(due, self.id);
+        }
+    }
+
+    /// A close deadline set since the last call, for the timer heap.
+    pub(super) fn take_arm(&mut self) -> Option<Instant> {
+        self.arm.take()
+    }
+
+    /// Writes as much of the queue as the socket takes, many frames per
+    /// system call.
+    pub(super) fn flush(&mut self) {
+        while !self.out.is_empty() && self.state != State::Dead {
+            let mut slices: [IoSlice; MAX_IOV] = [IoSlice::new(&[]); MAX_IOV];
+            let mut n = 0;
+            for (i, buf) in self.out.iter().take(MAX_IOV).enumerate() {
+                let start = if i == 0 { self.out_pos } else { 0 };
+                slices[i] = IoSlice::new(&buf[start..]);
+                n += 1;
+            }
+            match self.stream.write_vectored(&slices[..n]) {
+                Ok(0) => {
+                    self.lost();
+                    return;
+                }
+                Ok(written) => self.advance(written),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    self.lost();
+                    return;
+                }
+            }
+        }
+        if self.out.is_empty() {
+            if self.dead_after_flush {
+                self.state = State::Dead;
+            }
+            self.maybe_shut_write();
+        }
+    }
+
+    fn advance(&mut self, mut written: usize) {
+        self.shared.queued.fetch_sub(written, Ordering::AcqRel);
+        while written > 0 {
+            let front = self.out.front().expect("wrote more than was queued").len() - self.out_pos;
+            if written >= front {
+                written -= front;
+                self.out.pop_front();
+                self.out_pos = 0;
+            } else {
+                self.out_pos += written;
+                written = 0;
+            }
+        }
+    }
+
+    /// A write failed: the peer is gone.
+    fn lost(&mut self) {
+        if self.state == State::Open {
+            self.event(Event::Closed {
+                code: Some(1001),
+                reason: close::default_reason(1001),
+            });
+            self.detached = true;
+        }
+        self.state = State::Dead;
+    }
+
+    /// The server ends TCP first once its close frame is out; a client
+    /// waits for the server's FIN (bounded by the deadline).
+    fn maybe_shut_write(&mut self) {
+        if matches!(self.state, State::Draining { .. })
+            && self.role == Role::Server
+            && self.out.is_empty()
+            && !self.write_shut
+        {
+            self.write_shut = true;
+            let _ = self.stream.shutdown(Shutdown::Write);
+        }
+    }
+
+    /// Releases the socket for good. The Tcl channel may still hold a
+    /// duplicate of the descriptor, so closing ours alone would not end
+    /// the connection: shut it down.
+    pub(super) fn finish(&mut self) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+        let queued = self.out.iter().map(Vec::len).sum::<usize>() - self.out_pos;
+        self.shared.queued.fetch_sub(queued, Ordering::AcqRel);
+        self.out.clear();
+        self.out_pos = 0;
+    }
+}
+
+fn limits(o: &Options) -> Limits {
+    Limits {
+        max_message: o.max_message,
+        max_frame: o.max_frame,
+    }
+}

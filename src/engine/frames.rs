@@ -1,0 +1,55 @@
+//! Building whole outgoing frames for a role: clients mask every frame with
+//! a fresh key from the operating system's CSPRNG (RFC 6455 section 5.3).
+
+use std::cell::RefCell;
+
+use crate::protocol::frame::{encode_header, header_len};
+use crate::protocol::mask::apply_mask;
+use crate::protocol::Role;
+
+thread_local! {
+    /// Keys drawn from getrandom in blocks, so a frame costs no syscall.
+    static KEYS: RefCell<(Vec<u8>, usize)> = const { RefCell::new((Vec::new(), 0)) };
+}
+
+const KEY_BLOCK: usize = 1024;
+
+/// A fresh 4-byte masking key.
+pub fn mask_key() -> [u8; 4] {
+    KEYS.with(|k| {
+        let (buf, pos) = &mut *k.borrow_mut();
+        if *pos + 4 > buf.len() {
+            buf.resize(KEY_BLOCK, 0);
+            getrandom::getrandom(buf).expect("the operating system's random source failed");
+            *pos = 0;
+        }
+        let key = [buf[*pos], buf[*pos + 1], buf[*pos + 2], buf[*pos + 3]];
+        *pos += 4;
+        key
+    })
+}
+
+/// Random bytes (the client handshake key).
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    getrandom::getrandom(&mut b).expect("the operating system's random source failed");
+    b
+}
+
+/// One frame, header and payload, masked when we are the client.
+pub fn build(role: Role, fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = (role == Role::Client).then(mask_key);
+    let hlen = header_len(mask.is_some(), payload.len() as u64);
+    let mut out = Vec::with_capacity(hlen + payload.len());
+    encode_header(&mut out, fin, opcode, mask, payload.len() as u64);
+    out.extend_from_slice(payload);
+    if let Some(key) = mask {
+        apply_mask(&mut out[hlen..], key, 0);
+    }
+    out
+}
+
+/// Opcodes the engine sends on its own.
+pub const OP_CLOSE: u8 = 8;
+pub const OP_PING: u8 = 9;
+pub const OP_PONG: u8 = 10;

@@ -1,0 +1,171 @@
+//! The I/O thread's loop: poll, dispatch socket readiness, run commands
+//! from Tcl threads, fire timers.
+
+use std::collections::HashMap;
+use std::io;
+use std::time::{Duration, Instant};
+
+use mio::{Events, Interest, Poll, Token};
+
+use super::conn::Conn;
+use super::timers::Timers;
+use super::{Cmd, ConnId, WAKER};
+
+const READ_BUF: usize = 64 * 1024;
+
+struct Loop {
+    poll: Poll,
+    conns: HashMap<ConnId, Conn>,
+    timers: Timers,
+    buf: Vec<u8>,
+    /// Connections whose read budget ran out: read again without waiting.
+    again: Vec<ConnId>,
+}
+
+pub(super) fn run(poll: Poll) {
+    let mut lp = Loop {
+        poll,
+        conns: HashMap::new(),
+        timers: Timers::default(),
+        buf: vec![0; READ_BUF],
+        again: Vec::new(),
+    };
+    let engine = super::engine();
+    let mut events = Events::with_capacity(1024);
+    let mut cmds = Vec::new();
+    let mut expired = Vec::new();
+    let mut again = Vec::new();
+    loop {
+        let timeout = if lp.again.is_empty() {
+            lp.timers.next_timeout(Instant::now())
+        } else {
+            Some(Duration::ZERO)
+        };
+        if let Err(e) = lp.poll.poll(&mut events, timeout) {
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            panic!("websocket I/O poll failed: {e}");
+        }
+        let now = Instant::now();
+        let mut woken = false;
+        for ev in events.iter() {
+            if ev.token() == WAKER {
+                woken = true;
+                continue;
+            }
+            let id = ConnId(ev.token().0 as u64);
+            let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
+            let writable = ev.is_writable();
+            lp.with(id, |c, lp| {
+                if writable {
+                    c.flush();
+                }
+                if readable && c.on_readable(now, &mut lp.buf) {
+                    lp.again.push(id);
+                }
+            });
+        }
+        std::mem::swap(&mut again, &mut lp.again);
+        for id in again.drain(..) {
+            lp.with(id, |c, lp| {
+                if c.on_readable(now, &mut lp.buf) {
+                    lp.again.push(id);
+                }
+            });
+        }
+        if woken {
+            engine.take_cmds(&mut cmds);
+            for cmd in cmds.drain(..) {
+                if lp.command(cmd, now) {
+                    lp.shutdown();
+                    return;
+                }
+            }
+        }
+        lp.timers.expired(now, &mut expired);
+        for id in expired.drain(..) {
+            lp.with(id, |c, lp| c.on_timer(now, &mut lp.timers));
+        }
+    }
+}
+
+impl Loop {
+    /// Runs `f` on a connection, then delivers its events, arms its new
+    /// deadline, and removes it if it died.
+    fn with(&mut self, id: ConnId, f: impl FnOnce(&mut Conn, &mut Loop)) {
+        let Some(mut c) = self.conns.remove(&id) else {
+            return;
+        };
+        f(&mut c, self);
+        c.flush();
+        c.deliver();
+        if let Some(at) = c.take_arm() {
+            self.timers.add(at, id);
+        }
+        if c.is_dead() {
+            let _ = self.poll.registry().deregister(&mut c.stream);
+            c.finish();
+        } else {
+            self.conns.insert(id, c);
+        }
+    }
+
+    /// Runs one command; true for shutdown.
+    fn command(&mut self, cmd: Cmd, now: Instant) -> bool {
+        match cmd {
+            Cmd::Register(id, shared, reg) => {
+                let mut conn = match Conn::new(id, shared, *reg, now) {
+                    Ok(c) => c,
+                    Err(_) => return false,
+                };
+                let token = Token(id.0 as usize);
+                if self
+                    .poll
+                    .registry()
+                    .register(
+                        &mut conn.stream,
+                        token,
+                        Interest::READABLE | Interest::WRITABLE,
+                    )
+                    .is_err()
+                {
+                    conn.finish();
+                    return false;
+                }
+                conn.schedule_keepalive(now, &mut self.timers);
+                self.conns.insert(id, conn);
+                // Readiness is edge-triggered: read what is already there.
+                self.with(id, |c, lp| {
+                    if c.on_readable(now, &mut lp.buf) {
+                        lp.again.push(id);
+                    }
+                });
+            }
+            Cmd::Send(id, frame) => match self.conns.get_mut(&id) {
+                Some(_) => self.with(id, |c, _| c.send(frame, now)),
+                None => {} // already gone; its Tcl side will learn so
+            },
+            Cmd::Close(id, payload) => self.with(id, |c, _| c.close(payload, now)),
+            Cmd::Configure(id, opts) => {
+                self.with(id, |c, lp| c.configure(*opts, now, &mut lp.timers))
+            }
+            Cmd::Abort(id) => self.with(id, |c, _| c.abort()),
+            Cmd::Resume(id) => self.with(id, |c, lp| {
+                if c.resume(now, &mut lp.buf) {
+                    lp.again.push(id);
+                }
+            }),
+            Cmd::Shutdown => return true,
+        }
+        false
+    }
+
+    /// Process exit: push out what is queued, without waiting on anyone.
+    fn shutdown(&mut self) {
+        for (_, mut c) in self.conns.drain() {
+            c.flush();
+            c.finish();
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! The I/O engine: one background thread, driven by mio, serves every
+//! WebSocket of the process. Tcl threads talk to it through a command queue
+//! and a `Waker`; it answers through each thread's `Mailbox`.
+
+mod conn;
+pub mod frames;
+mod io;
+pub mod mailbox;
+pub mod options;
+mod timers;
+
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use mio::{Poll, Token, Waker};
+
+pub use mailbox::{Event, Mailbox, Notify};
+pub use options::Options;
+
+use crate::protocol::Role;
+
+/// Identifies a connection across threads (never reused).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+/// Counters a connection shares with its Tcl side.
+#[derive(Default, Debug)]
+pub struct Shared {
+    /// Bytes accepted for sending and not yet written to the socket.
+    pub queued: AtomicUsize,
+    /// Bytes of events in the mailbox not yet handled by Tcl.
+    pub inbox: AtomicUsize,
+}
+
+/// A socket handed to the engine.
+pub struct Registration {
+    pub stream: TcpStream,
+    pub role: Role,
+    /// Bytes already read from the socket by someone else (Tcl's buffer).
+    pub initial: Vec<u8>,
+    /// Bytes to write before anything else (the server's 101 answer).
+    pub preamble: Vec<u8>,
+    /// Drop one LF at the very start of the input: Tcl's CRLF translation
+    /// may have eaten the CR of the request's last line but not its LF. A
+    /// frame from a client can never start with 0x0A.
+    pub skip_lf: bool,
+    pub mailbox: Arc<Mailbox>,
+    pub options: Options,
+}
+
+pub(crate) enum Cmd {
+    Register(ConnId, Arc<Shared>, Box<Registration>),
+    /// A whole frame, already counted in `Shared::queued`.
+    Send(ConnId, Vec<u8>),
+    /// Start the closing handshake with this close payload; the Tcl side
+    /// has already said goodbye to the handler.
+    Close(ConnId, Vec<u8>),
+    Configure(ConnId, Box<Options>),
+    /// The Tcl side is gone (channel closed, interpreter deleted): end now.
+    Abort(ConnId),
+    /// The Tcl side drained its inbox below the high-water mark.
+    Resume(ConnId),
+    Shutdown,
+}
+
+pub struct Engine {
+    cmds: Mutex<Vec<Cmd>>,
+    waker: Waker,
+    wake_pending: AtomicBool,
+    next_id: AtomicU64,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    stopped: AtomicBool,
+}
+
+const WAKER: Token = Token(usize::MAX);
+
+static ENGINE: OnceLock<Engine> = OnceLock::new();
+
+/// The process's engine, started on first use.
+pub fn engine() -> &'static Engine {
+    ENGINE.get_or_init(|| {
+        let poll = Poll::new().expect("cannot create the I/O poller");
+        let waker = Waker::new(poll.registry(), WAKER).expect("cannot create the I/O waker");
+        let thread = std::thread::Builder::new()
+            .name("websocket-io".into())
+            .spawn(move || io::run(poll))
+            .expect("cannot start the I/O thread");
+        Engine {
+            cmds: Mutex::new(Vec::new()),
+            waker,
+            wake_pending: AtomicBool::new(false),
+            next_id: AtomicU64::new(1),
+            thread: Mutex::new(Some(thread)),
+            stopped: AtomicBool::new(false),
+        }
+    })
+}
+
+/// The engine if it was ever started.
+pub fn running() -> Option<&'static Engine> {
+    ENGINE.get()
+}
+
+impl Engine {
+    fn push(&self, cmd: Cmd) {
+        self.cmds.lock().unwrap().push(cmd);
+        // One wake-up covers every command queued until the thread drains.
+        if !self.wake_pending.swap(true, Ordering::AcqRel) {
+            let _ = self.waker.wake();
+        }
+    }
+
+    pub(crate) fn take_cmds(&self, out: &mut Vec<Cmd>) {
+        self.wake_pending.store(false, Ordering::Release);
+        std::mem::swap(&mut *self.cmds.lock().unwrap(), out);
+    }
+
+    /// Hands a socket to the I/O thread.
+    pub fn register(&self, reg: Registration) -> (ConnId, Arc<Shared>) {
+        let id = ConnId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let shared = Arc::new(Shared::default());
+        shared.queued.store(reg.preamble.len(), Ordering::Relaxed);
+        self.push(Cmd::Register(id, shared.clone(), Box::new(reg)));
+        (id, shared)
+    }
+
+    /// Queues a frame; the caller has added its length to `queued`.
+    pub fn send(&self, id: ConnId, frame: Vec<u8>) {
+        self.push(Cmd::Send(id, frame));
+    }
+
+    pub fn close(&self, id: ConnId, payload: Vec<u8>) {
+        self.push(Cmd::Close(id, payload));
+    }
+
+    pub fn configure(&self, id: ConnId, options: Options) {
+        self.push(Cmd::Configure(id, Box::new(options)));
+    }
+
+    pub fn abort(&self, id: ConnId) {
+        self.push(Cmd::Abort(id));
+    }
+
+    pub fn resume(&self, id: ConnId) {
+        self.push(Cmd::Resume(id));
+    }
+
+    /// Ends every connection and stops the thread, waiting at most
+    /// `grace` for queued bytes to go out.
+    pub fn shutdown(&self, grace: Duration) {
+        if self.stopped.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.push(Cmd::Shutdown);
+        let handle = self.thread.lock().unwrap().take();
+        if let Some(h) = handle {
+            let deadline = std::time::Instant::now() + grace + Duration::from_millis(500);
+            while !h.is_finished() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            if h.is_finished() {
+                let _ = h.join();
+            }
+        }
+    }
+}

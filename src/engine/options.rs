@@ -1,0 +1,40 @@
+//! Per-connection settings and limits, with the package defaults.
+
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Ping after this long without traffic; zero: never.
+    pub keepalive: Duration,
+    /// Payload of keepalive pings.
+    pub ping: Vec<u8>,
+    /// Largest incoming message (tcllib's 16 MiB).
+    pub max_message: u64,
+    /// Largest incoming frame.
+    pub max_frame: u64,
+    /// Most bytes queued for sending before `send` refuses (-1).
+    pub max_queued: usize,
+    /// How long to wait for the peer's close frame, and for its end of TCP.
+    pub close_timeout: Duration,
+}
+
+impl Options {
+    pub const DEFAULT_MAX_MESSAGE: u64 = 16 * 1024 * 1024;
+    pub const DEFAULT_MAX_QUEUED: usize = 64 * 1024 * 1024;
+    pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+    pub fn server_default() -> Options {
+        Options {
+            keepalive: Duration::from_secs(30),
+            ping: Vec::new(),
+            max_message: Self::DEFAULT_MAX_MESSAGE,
+            max_frame: Self::DEFAULT_MAX_MESSAGE,
+            max_queued: Self::DEFAULT_MAX_QUEUED,
+            close_timeout: Self::DEFAULT_CLOSE_TIMEOUT,
+        }
+    }
+}
+
+/// Undelivered incoming bytes per connection before the engine stops
+/// reading from it until the Tcl thread catches up.
+pub const INBOX_HIGH_WATER: usize = 1024 * 1024;

@@ -1,0 +1,17 @@
+//! Sans-I/O WebSocket protocol core (RFC 6455): frames, masking, UTF-8,
+//! close payloads and the opening handshake. Knows nothing of Tcl or sockets:
+//! bytes in, events and bytes out.
+
+pub mod close;
+pub mod frame;
+pub mod handshake;
+pub mod mask;
+pub mod message;
+pub mod utf8;
+
+/// Which end of the connection we are: decides masking in both directions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Server,
+    Client,
+}

@@ -1,0 +1,137 @@
+//! What each Tcl thread knows: its mailbox, and per interpreter the
+//! WebSockets, servers and clients awaiting upgrade. Only this thread
+//! touches it; handlers are never run while it is borrowed.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use crate::engine::{ConnId, Mailbox, Options, Shared};
+
+use super::channel::Channel;
+use super::ffi::{Interp, Obj};
+use super::log::Level;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnState {
+    Connecting,
+    Connected,
+    Closed,
+}
+
+impl ConnState {
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnState::Connecting => "CONNECTING",
+            ConnState::Connected => "CONNECTED",
+            ConnState::Closed => "CLOSED",
+        }
+    }
+}
+
+pub struct Conn {
+    pub id: ConnId,
+    pub name: Obj,
+    pub handler: Obj,
+    pub server: bool,
+    pub state: ConnState,
+    /// Opcode of the message being sent in fragments, or -1.
+    pub write_opcode: i32,
+    pub options: Options,
+    pub shared: Arc<Shared>,
+    pub channel: Channel,
+    /// Numeric addresses, used when Tcl cannot name the ends any more.
+    pub peer_ip: String,
+    pub sock_ip: String,
+}
+
+/// A `live` registration: path pattern, callback, subprotocol pattern.
+pub struct Live {
+    pub path: Obj,
+    pub cb: Obj,
+    pub proto: Obj,
+}
+
+/// A client that `test` accepted, waiting for `upgrade`.
+pub struct Client {
+    pub accept: String,
+    pub path: Obj,
+    pub query: Obj,
+    pub live: Obj,
+    pub protocol: String,
+}
+
+pub struct InterpState {
+    pub conns: BTreeMap<String, Conn>,
+    pub servers: HashMap<String, Vec<Live>>,
+    pub clients: HashMap<String, Client>,
+    pub level: Level,
+    /// Settings new server connections start with.
+    pub defaults: Options,
+}
+
+pub struct Registry {
+    pub mailbox: Arc<Mailbox>,
+    pub interps: HashMap<Interp, InterpState>,
+    pub by_id: HashMap<ConnId, (Interp, String)>,
+}
+
+thread_local! {
+    static REGISTRY: RefCell<Option<Registry>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` on this thread's registry, creating it with `init` first.
+pub fn install(init: impl FnOnce() -> Registry) {
+    REGISTRY.with(|r| {
+        let mut r = r.borrow_mut();
+        if r.is_none() {
+            *r = Some(init());
+        }
+    });
+}
+
+/// Runs `f` on this thread's registry (which `install` created).
+pub fn with<R>(f: impl FnOnce(&mut Registry) -> R) -> R {
+    REGISTRY.with(|r| {
+        f(r.borrow_mut()
+            .as_mut()
+            .expect("websocket registry not initialised"))
+    })
+}
+
+/// Takes the registry away (thread exit).
+pub fn take() -> Option<Registry> {
+    REGISTRY.with(|r| r.borrow_mut().take())
+}
+
+pub fn has_registry() -> bool {
+    REGISTRY.with(|r| r.borrow().is_some())
+}
+
+impl Registry {
+    pub fn interp(&mut self, interp: Interp) -> &mut InterpState {
+        self.interps
+            .get_mut(&interp)
+            .expect("interpreter not initialised")
+    }
+
+    pub fn conn(&mut self, interp: Interp, name: &str) -> Option<&mut Conn> {
+        self.interps.get_mut(&interp)?.conns.get_mut(name)
+    }
+
+    /// Forgets a connection; returns it so its objects drop outside.
+    pub fn remove_conn(&mut self, interp: Interp, name: &str) -> Option<Conn> {
+        let conn = self.interps.get_mut(&interp)?.conns.remove(name)?;
+        self.by_id.remove(&conn.id);
+        Some(conn)
+    }
+}
+
+pub fn log_level(interp: Interp) -> Level {
+    REGISTRY.with(|r| {
+        r.borrow()
+            .as_ref()
+            .and_then(|reg| reg.interps.get(&interp).map(|s| s.level))
+            .unwrap_or(Level::ERROR)
+    })
+}

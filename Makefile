@@ -8,7 +8,7 @@
 SHELL      := /bin/bash
 VERSION    := 1.6
 TCLSH      ?= tclsh
-PROFILE    ?= debug
+PROFILE    ?= release
 CARGO_FLAGS = $(if $(filter release,$(PROFILE)),--release,)
 TARGET_DIR ?= target
 BUILD      ?= build
@@ -21,6 +21,7 @@ INSTALLDIR  = $(DESTDIR)$(or $(INSTALL_LIBDIR),$(PREFIX)/lib/tcltk)/websocket$(V
 VENV        = .venv
 PY          = $(VENV)/bin/python
 TCL9       := $(HOME)/.cache/tcl9
+SHARED     ?= ../shared
 
 export CARGO_TARGET_DIR := $(TARGET_DIR)
 
@@ -57,7 +58,7 @@ build: deps
 
 # The same package built against Tcl 9 headers, in its own folders.
 build9: deps
-	bash ../shared/tools/tcl9.sh >/dev/null
+	bash $(SHARED)/tools/tcl9.sh >/dev/null
 	$(MAKE) build TCL_CONFIG=$(TCL9)/usr/lib/tcl9.0/tclConfig.sh TARGET_DIR=target/tcl9 BUILD=build/tcl9
 
 install: build
@@ -69,7 +70,7 @@ demo: build venv
 	TCLLIBPATH=$(CURDIR)/$(BUILD)/lib PYTHON=$(CURDIR)/$(PY) $(TCLSH) examples/demo.tcl
 
 # ---------------------------------------------------------------- tests
-test: build venv
+test: build build9 venv
 	@$(MAKE) --no-print-directory test-all
 
 test-all:

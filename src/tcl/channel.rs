@@ -115,11 +115,11 @@ impl Channel {
         let owned = unsafe { BorrowedFd::borrow_raw(fd) }
             .try_clone_to_owned()
             .map_err(|e| format!("cannot duplicate the socket: {e}"))?;
-        // The input half of -translation: auto and crlf may hold back an LF.
-        let input = translation
-            .as_deref()
-            .and_then(|t| t.split_whitespace().next());
-        let may_skip_lf = matches!(input, Some("auto" | "crlf"));
+        // Only "auto" input translation turns a CR at the very end of what
+        // was read into a pending "drop the next LF", and then nothing is
+        // left buffered (crlf mode keeps a lone trailing CR buffered).
+        let input = translation.as_deref().and_then(|t| t.split_whitespace().next());
+        let may_skip_lf = input == Some("auto") && buffered.is_empty();
         Ok(Taken {
             stream: TcpStream::from(owned),
             buffered,

@@ -186,7 +186,7 @@ impl Interp {
         unsafe {
             tcl!(tcl_WrongNumArgs(
                 self.0,
-                n as c_int,
+                n as Tcl_Size,
                 objv.as_ptr(),
                 usage.as_ptr()
             ))
@@ -243,7 +243,7 @@ pub fn string_match(pattern: &Obj, s: &Obj) -> bool {
     let p = nul_terminated(pattern.tcl_utf());
     let t = nul_terminated(s.tcl_utf());
     // SAFETY: both are NUL-terminated copies.
-    unsafe { tcl!(tcl_StringMatch(t.as_ptr(), p.as_ptr())) != 0 }
+    unsafe { tcl!(tcl_StringCaseMatch(t.as_ptr(), p.as_ptr(), 0)) != 0 }
 }
 
 /// A NUL-terminated copy (internal strings never hold a raw NUL).

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Every test of the project, as `make test` runs it (after building the
+# package for Tcl 8.6 into build/lib and for Tcl 9 into build/tcl9/lib):
+#   1. Rust unit and property tests (protocol core, engine pieces)
+#   2. tcltest suites against independent peers, Tcl 8.6
+#   3. the same suites under Tcl 9
+#   4. differential transcripts: the reference tcllib 1.6 and ours
+#   5. Autobahn|Testsuite, server side (cases 1.* to 10.*)
+# Each stage ends with an "N passed, M failed" line; the last line sums them.
+set -u
+cd "$(dirname "$0")/.."
+root=$PWD
+export PYTHON=$root/.venv/bin/python
+TCL9=${TCL9:-$HOME/.cache/tcl9}
+out=${TEST_OUT:-$root/tests/out}
+mkdir -p "$out"
+total_pass=0
+total_fail=0
+failed_stages=()
+
+# stage NAME COMMAND...: runs it, shows its output, adds its last count.
+stage() {
+  local name=$1; shift
+  echo "=== $name"
+  local log="$out/$name.log"
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local counts p f
+  counts=$(grep -Eo '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n1 | grep -Eo '[0-9]+ passed, [0-9]+ failed')
+  if [ -z "$counts" ]; then
+    # cargo's own summary lines
+    p=$(grep -Eo 'test result: [a-z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
+    f=$(grep -Eo '; [0-9]+ failed' "$log" | awk '{s+=$2} END {print s+0}')
+  else
+    p=${counts%% passed*}; f=${counts#*, }; f=${f%% failed}
+  fi
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+  [ "$f" -eq 0 ] || failed_stages+=("$name")
+  echo "--- $name: $p passed, $f failed (exit $rc)"
+}
+
+stage rust cargo test --release -p tcl-websocket -p tcl-sys
+stage tcl86 env TCLLIBPATH="$root/build/lib" tclsh tests/all.tcl -constraints "rfc ours"
+stage tcl9 env TCLLIBPATH="$root/build/tcl9/lib" "$TCL9/tclsh9.0" tests/all.tcl -constraints "rfc ours"
+stage diff env OURS="$root/build/lib" bash tests/diff/run.sh
+stage autobahn env TCLLIBPATH="$root/build/lib" REPORTS="$out/autobahn" \
+  bash ../shared/tools/autobahn/run-server.sh "1.*,2.*,3.*,4.*,5.*,6.*,7.*,9.*,10.*"
+
+echo
+if [ ${#failed_stages[@]} -gt 0 ]; then echo "failed stages: ${failed_stages[*]}"; fi
+echo "total: $total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]

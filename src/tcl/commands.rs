@@ -92,8 +92,14 @@ fn disconnect(interp: Interp, sock: &str) {
     let Some((chan, id)) = state::with(|r| r.conn(interp, sock).map(|c| (c.channel, c.id))) else {
         return;
     };
-    chan.unwatch_close(id);
-    chan.close(interp);
+    if let Some(chan) = chan {
+        // The names stay answerable in the disconnect handler, as in tcllib.
+        endpoint(interp, sock, Endpoint::Peer);
+        endpoint(interp, sock, Endpoint::Local);
+        chan.unwatch_close(id);
+        state::with(|r| r.conn(interp, sock).map(|c| c.channel = None));
+        chan.close(interp);
+    }
     push(
         interp,
         sock,
@@ -141,20 +147,22 @@ pub fn live(interp: Interp, objv: Args) -> c_int {
             Obj::from_str("*")
         },
     };
-    let known = state::with(|r| match r.interp(interp).servers.get_mut(&sock) {
-        Some(list) => {
+    // tcllib answers with its whole registration list (lappend's result).
+    let all = state::with(|r| {
+        r.interp(interp).servers.get_mut(&sock).map(|list| {
             list.push(entry);
-            true
-        }
-        None => false,
+            list.iter()
+                .flat_map(|e| [e.path.clone(), e.cb.clone(), e.proto.clone()])
+                .collect::<Vec<_>>()
+        })
     });
-    if !known {
+    let Some(all) = all else {
         log(interp, Level::WARN, || {
             format!("{sock} is not a WebSocket server anymore")
         });
         return interp.error(&format!("{sock} is not a WebSocket"), &[]);
-    }
-    interp.reset_result();
+    };
+    interp.set_result(Obj::list(&all));
     TCL_OK
 }
 
@@ -393,7 +401,9 @@ fn take_over(
     // Re-taking a socket starts afresh, as tcllib's New does.
     let old = state::with(|r| r.remove_conn(interp, &name));
     if let Some(old) = old {
-        old.channel.unwatch_close(old.id);
+        if let Some(ch) = old.channel {
+            ch.unwatch_close(old.id);
+        }
         engine::engine().abort(old.id);
     }
     let (mailbox, mut options) =
@@ -420,7 +430,9 @@ fn take_over(
         write_opcode: -1,
         options,
         shared,
-        channel: chan,
+        channel: Some(chan),
+        peer_name: None,
+        sock_name: None,
         peer_ip,
         sock_ip,
     };
@@ -591,20 +603,45 @@ pub fn close(interp: Interp, objv: Args) -> c_int {
 
 // ---------------------------------------------------------------- info
 
-/// A channel's -peername/-sockname as tcllib keeps it: the host name, or
-/// the address when there is none.
-fn endpoint_name(interp: Interp, chan: Channel, option: &str, fallback: &str) -> Obj {
-    if let Some(v) = chan.option(interp, option) {
-        if let Ok(parts) = v.elements(interp) {
-            if parts.len() >= 2 && !parts[1].tcl_utf().is_empty() {
-                return parts[1].clone();
-            }
-            if let Some(p) = parts.first() {
-                return p.clone();
+#[derive(Clone, Copy)]
+enum Endpoint {
+    Peer,
+    Local,
+}
+
+/// A connection's -peername/-sockname as tcllib keeps it: the host name,
+/// or the address when there is none. Looked up once, then remembered.
+fn endpoint(interp: Interp, sock: &str, which: Endpoint) -> Option<Obj> {
+    let (chan, cached, ip) = state::with(|r| {
+        r.conn(interp, sock).map(|c| match which {
+            Endpoint::Peer => (c.channel, c.peer_name.clone(), c.peer_ip.clone()),
+            Endpoint::Local => (c.channel, c.sock_name.clone(), c.sock_ip.clone()),
+        })
+    })?;
+    if cached.is_some() {
+        return cached;
+    }
+    let option = match which {
+        Endpoint::Peer => "-peername",
+        Endpoint::Local => "-sockname",
+    };
+    let name = chan
+        .and_then(|ch| ch.option(interp, option))
+        .and_then(|v| v.elements(interp).ok())
+        .and_then(|parts| match parts.get(1) {
+            Some(host) if !host.tcl_utf().is_empty() => Some(host.clone()),
+            _ => parts.first().cloned(),
+        })
+        .unwrap_or_else(|| Obj::from_str(&ip));
+    state::with(|r| {
+        if let Some(c) = r.conn(interp, sock) {
+            match which {
+                Endpoint::Peer => c.peer_name = Some(name.clone()),
+                Endpoint::Local => c.sock_name = Some(name.clone()),
             }
         }
-    }
-    Obj::from_str(fallback)
+    });
+    Some(name)
 }
 
 pub fn conninfo(interp: Interp, objv: Args) -> c_int {
@@ -612,18 +649,10 @@ pub fn conninfo(interp: Interp, objv: Args) -> c_int {
         return interp.wrong_args(objv, 1, "sock what");
     }
     let sock = arg(objv, 1).to_string_lossy();
-    let Some((chan, peer_ip, sock_ip, server, handler, st, queued)) = state::with(|r| {
+    let Some((server, handler, st, queued)) = state::with(|r| {
         r.conn(interp, &sock).map(|c| {
             let q = c.shared.queued.load(Ordering::Acquire);
-            (
-                c.channel,
-                c.peer_ip.clone(),
-                c.sock_ip.clone(),
-                c.server,
-                c.handler.clone(),
-                c.state,
-                q,
-            )
+            (c.server, c.handler.clone(), c.state, q)
         })
     }) else {
         return not_a_websocket(interp, &sock);
@@ -631,9 +660,9 @@ pub fn conninfo(interp: Interp, objv: Args) -> c_int {
     let what_obj = arg(objv, 2);
     let what = what_obj.to_string_lossy().to_lowercase();
     let res = if what.starts_with("peer") {
-        endpoint_name(interp, chan, "-peername", &peer_ip)
+        endpoint(interp, &sock, Endpoint::Peer).unwrap_or_else(|| Obj::from_str(""))
     } else if what == "sockname" || what == "name" {
-        endpoint_name(interp, chan, "-sockname", &sock_ip)
+        endpoint(interp, &sock, Endpoint::Local).unwrap_or_else(|| Obj::from_str(""))
     } else if what.starts_with("close") {
         Obj::from_int((st == ConnState::Closed) as i64)
     } else if what == "client" {
@@ -673,18 +702,20 @@ pub fn find(interp: Interp, objv: Args) -> c_int {
     } else {
         Obj::from_str("*")
     };
-    let conns: Vec<(Obj, Channel, String)> = state::with(|r| {
+    let conns: Vec<(String, Obj)> = state::with(|r| {
         r.interp(interp)
             .conns
-            .values()
-            .map(|c| (c.name.clone(), c.channel, c.peer_ip.clone()))
+            .iter()
+            .map(|(k, c)| (k.clone(), c.name.clone()))
             .collect()
     });
     let empty = Obj::from_str("");
     let mut found = Vec::new();
-    for (name, chan, ip) in conns {
+    for (key, name) in conns {
         // tcllib reads its one-word peer name as the list {ip host port}.
-        let peer = endpoint_name(interp, chan, "-peername", &ip);
+        let Some(peer) = endpoint(interp, &key, Endpoint::Peer) else {
+            continue;
+        };
         let parts = peer.elements(interp).unwrap_or_default();
         let part = |i: usize| parts.get(i).unwrap_or(&empty);
         if (string_match(&host, part(0)) || string_match(&host, part(1)))
@@ -752,7 +783,7 @@ fn set_option(interp: Interp, name: &str, v: &Obj, o: &mut Options) -> Result<()
 
 pub fn configure(interp: Interp, objv: Args) -> c_int {
     if objv.len() < 2 {
-        return interp.wrong_args(objv, 1, "sock ?args?");
+        return interp.wrong_args(objv, 1, "sock ?arg ...?");
     }
     let first = arg(objv, 1);
     // Our addition: `configure -option ?value ...?` sets package defaults

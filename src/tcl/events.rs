@@ -157,7 +157,9 @@ unsafe extern "C" fn interp_deleted(data: *mut c_void, _interp: *mut Tcl_Interp)
     });
     if let Some(st) = gone {
         for c in st.conns.values() {
-            c.channel.unwatch_close(c.id);
+            if let Some(ch) = c.channel {
+                ch.unwatch_close(c.id);
+            }
             engine::engine().abort(c.id);
         }
     }

@@ -39,10 +39,16 @@ pub struct Conn {
     pub write_opcode: i32,
     pub options: Options,
     pub shared: Arc<Shared>,
-    pub channel: Channel,
-    /// Numeric addresses, used when Tcl cannot name the ends any more.
+    /// The Tcl channel, until the WebSocket ends and closes it.
+    pub channel: Option<Channel>,
+    /// Numeric addresses, used when Tcl cannot name the ends.
     pub peer_ip: String,
     pub sock_ip: String,
+    /// `-peername` / `-sockname` host names, looked up once when first
+    /// asked for (as tcllib does at takeover), or just before the channel
+    /// closes.
+    pub peer_name: Option<Obj>,
+    pub sock_name: Option<Obj>,
 }
 
 /// A `live` registration: path pattern, callback, subprotocol pattern.

@@ -4,7 +4,7 @@
 #   1. Rust unit and property tests (protocol core, engine pieces)
 #   2. tcltest suites against independent peers, Tcl 8.6
 #   3. the same suites under Tcl 9
-#   4. differential transcripts: the reference tcllib 1.6 and ours
+#   4. differential transcripts: the reference tcllib 1.6 and ours (8.6, 9)
 #   5. Autobahn|Testsuite, server side (cases 1.* to 10.*)
 # Each stage ends with an "N passed, M failed" line; the last line sums them.
 set -u
@@ -42,8 +42,9 @@ stage() {
 
 stage rust cargo test --release -p tcl-websocket -p tcl-sys
 stage tcl86 env TCLLIBPATH="$root/build/lib" tclsh tests/all.tcl -constraints "rfc ours"
-stage tcl9 env TCLLIBPATH="$root/build/tcl9/lib" "$TCL9/tclsh9.0" tests/all.tcl -constraints "rfc ours"
-stage diff env OURS="$root/build/lib" bash tests/diff/run.sh
+stage tcl9 env TCLLIBPATH="$root/build/tcl9/lib" TCL9_0_TM_PATH="$TCL9/usr/lib/tcl9.0/tcl9" "$TCL9/tclsh9.0" tests/all.tcl -constraints "rfc ours"
+stage diff env OURS_LIB="$root/build/lib" bash tests/diff/run.sh
+stage diff9 env OURS_LIB="$root/build/tcl9/lib" TCLSH="$TCL9/tclsh9.0" bash tests/diff/run.sh
 stage autobahn env TCLLIBPATH="$root/build/lib" REPORTS="$out/autobahn" \
   bash ../shared/tools/autobahn/run-server.sh "1.*,2.*,3.*,4.*,5.*,6.*,7.*,9.*,10.*"
 

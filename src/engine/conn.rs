@@ -28,6 +28,15 @@ const MAX_IOV: usize = 64;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     Open,
+    /// The connection is ending (the peer's close frame, a violation, or
+    /// TCP EOF) and Tcl has been told. Frames its handlers send for the
+    /// messages before still go out, as with tcllib; once Tcl releases the
+    /// connection (or the deadline passes) our close frame follows, then
+    /// draining (`drain`) or the end.
+    Ending {
+        deadline: Instant,
+        drain: bool,
+    },
     /// We sent a close frame and wait for the peer's.
     CloseSent {
         deadline: Instant,
@@ -63,7 +72,11 @@ pub(super) struct Conn {
     keepalive_at: Option<Instant>,
     /// A new close deadline the loop must put on the timer heap.
     arm: Option<Instant>,
+    /// The close payload to send when an `Ending` connection is released.
+    ending_close: Option<Vec<u8>>,
     skip_lf: bool,
+    /// The peer has ended its sending half.
+    read_eof: bool,
     events: Vec<(ConnId, Event)>,
     items: Vec<Incoming>,
 }
@@ -96,7 +109,9 @@ impl Conn {
             last_activity: now,
             keepalive_at: None,
             arm: None,
+            ending_close: None,
             skip_lf: false,
+            read_eof: false,
             events: Vec::new(),
             items: Vec::new(),
         };
@@ -119,12 +134,12 @@ impl Conn {
     pub(super) fn on_readable(&mut self, now: Instant, buf: &mut [u8]) -> bool {
         let mut total = 0;
         loop {
-            if self.paused || self.state == State::Dead || self.dead_after_flush {
+            if self.paused || self.read_eof || self.state == State::Dead || self.dead_after_flush {
                 return false;
             }
             match self.stream.read(buf) {
                 Ok(0) => {
-                    self.on_eof();
+                    self.on_eof(now);
                     return false;
                 }
                 Ok(n) => {
@@ -138,7 +153,7 @@ impl Conn {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => {
-                    self.on_eof();
+                    self.on_eof(now);
                     return false;
                 }
             }
@@ -203,54 +218,71 @@ impl Conn {
                     Some((code, r)) if r.is_empty() => (code, close::default_reason(code)),
                     Some((code, r)) => (code, r),
                 };
-                // Echo the code (RFC 6455 5.5.1), with the reason as tcllib.
-                self.queue_frame(true, OP_CLOSE, &close::encode_payload(code, &reason));
-                self.event(Event::Closed {
-                    code: Some(code),
-                    reason,
-                });
-                self.detached = true;
-                self.begin_draining(now + self.opts.close_timeout);
+                // The answer echoes the code (RFC 6455 5.5.1), with the
+                // reason as tcllib.
+                self.end(code, reason, now, true);
             }
         }
     }
 
-    /// Fails the connection (RFC 6455 7.1.7): close frame, tell Tcl, drain.
+    /// Fails the connection (RFC 6455 7.1.7) with a close frame.
     fn fail(&mut self, code: u16, reason: String, now: Instant) {
-        self.queue_frame(true, OP_CLOSE, &close::encode_payload(code, &reason));
+        self.end(code, reason, now, true);
+    }
+
+    /// Tells Tcl the connection ends, and waits for it to let go.
+    fn end(&mut self, code: u16, reason: String, now: Instant, drain: bool) {
+        self.ending_close = Some(close::encode_payload(code, &reason));
         self.event(Event::Closed {
             code: Some(code),
             reason,
         });
         self.detached = true;
-        self.begin_draining(now + self.opts.close_timeout);
+        let deadline = now + self.opts.close_timeout;
+        self.state = State::Ending { deadline, drain };
+        self.arm = Some(deadline);
+    }
+
+    /// Tcl has handled the end (or will not): send the close frame.
+    pub(super) fn release(&mut self, now: Instant) {
+        let State::Ending { drain, .. } = self.state else {
+            return;
+        };
+        if let Some(payload) = self.ending_close.take() {
+            self.queue_frame(true, OP_CLOSE, &payload);
+        }
+        if drain {
+            self.begin_draining(now + self.opts.close_timeout);
+        } else {
+            self.dead_after_flush = true;
+        }
+        self.flush();
     }
 
     fn begin_draining(&mut self, deadline: Instant) {
+        if self.read_eof {
+            // Nothing left to wait for: end once the close frame is out.
+            self.dead_after_flush = true;
+        }
         self.state = State::Draining { deadline };
         self.arm = Some(deadline);
         self.maybe_shut_write();
     }
 
-    /// TCP ended (or broke) under us.
-    fn on_eof(&mut self) {
-        if self.state == State::Open {
-            // tcllib reports a vanished peer as 1001, and tries to say so.
-            let reason = close::default_reason(1001);
-            self.queue_frame(true, OP_CLOSE, &close::encode_payload(1001, &reason));
-            self.event(Event::Closed {
-                code: Some(1001),
-                reason,
-            });
-            self.detached = true;
-            self.dead_after_flush = true;
-            self.flush();
-            if !self.out.is_empty() {
-                // Peer gone or not reading: do not wait for it.
-                self.state = State::Dead;
+    /// TCP ended (or broke) under us. The peer may only have shut down
+    /// its sending half: answers to what it sent still go out.
+    fn on_eof(&mut self, now: Instant) {
+        self.read_eof = true;
+        match self.state {
+            // tcllib reports a vanished peer as 1001.
+            State::Open => self.end(1001, close::default_reason(1001), now, false),
+            State::Ending { deadline, .. } => {
+                self.state = State::Ending {
+                    deadline,
+                    drain: false,
+                }
             }
-        } else {
-            self.state = State::Dead;
+            _ => self.state = State::Dead,
         }
     }
 
@@ -286,7 +318,7 @@ impl Conn {
 
     /// A frame from Tcl (already counted in `queued`).
     pub(super) fn send(&mut self, frame: Vec<u8>, now: Instant) {
-        if self.state != State::Open {
+        if !matches!(self.state, State::Open | State::Ending { .. }) {
             self.shared.queued.fetch_sub(frame.len(), Ordering::AcqRel);
             return;
         }
@@ -298,6 +330,10 @@ impl Conn {
     /// The script closed the WebSocket: send its close frame and wait.
     pub(super) fn close(&mut self, payload: Vec<u8>, now: Instant) {
         self.detached = true;
+        if let State::Ending { .. } = self.state {
+            // Tcl closed while our end was on its way: answer as planned.
+            return self.release(now);
+        }
         if self.state != State::Open {
             return;
         }
@@ -336,6 +372,10 @@ impl Conn {
         match self.state {
             State::CloseSent { deadline } | State::Draining { deadline } if deadline <= now => {
                 self.state = State::Dead;
+                return;
+            }
+            State::Ending { deadline, .. } if deadline <= now => {
+                self.release(now);
                 return;
             }
             _ => {}

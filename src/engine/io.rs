@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use mio::{Events, Interest, Poll, Token};
 
 use super::conn::Conn;
+use super::connect::{Connecting, Done};
 use super::timers::Timers;
 use super::{Cmd, ConnId, WAKER};
 
@@ -20,6 +21,8 @@ struct Loop {
     buf: Vec<u8>,
     /// Connections whose read budget ran out: read again without waiting.
     again: Vec<ConnId>,
+    /// Client connections still opening (`::websocket::open`).
+    connecting: Connecting,
 }
 
 pub(super) fn run(poll: Poll) {
@@ -29,6 +32,7 @@ pub(super) fn run(poll: Poll) {
         timers: Timers::default(),
         buf: vec![0; READ_BUF],
         again: Vec::new(),
+        connecting: Connecting::default(),
     };
     let engine = super::engine();
     let mut events = Events::with_capacity(1024);
@@ -57,6 +61,14 @@ pub(super) fn run(poll: Poll) {
             let id = ConnId(ev.token().0 as u64);
             let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
             let writable = ev.is_writable();
+            if lp.connecting.has(id) {
+                let reg = lp.poll.registry();
+                let done = lp
+                    .connecting
+                    .ready(id, readable, writable, now, reg, &mut lp.timers);
+                lp.connected(done, now);
+                continue;
+            }
             lp.with(id, |c, lp| {
                 if writable {
                     c.flush();
@@ -85,6 +97,13 @@ pub(super) fn run(poll: Poll) {
         }
         lp.timers.expired(now, &mut expired);
         for id in expired.drain(..) {
+            if lp.connecting.has(id) {
+                let done = lp
+                    .connecting
+                    .timer(id, now, lp.poll.registry(), &mut lp.timers);
+                lp.connected(done, now);
+                continue;
+            }
             lp.with(id, |c, lp| c.on_timer(now, &mut lp.timers));
         }
     }
@@ -142,15 +161,33 @@ impl Loop {
                     }
                 });
             }
-            Cmd::Send(id, frame) => match self.conns.get_mut(&id) {
-                Some(_) => self.with(id, |c, _| c.send(frame, now)),
-                None => {} // already gone; its Tcl side will learn so
-            },
-            Cmd::Close(id, payload) => self.with(id, |c, _| c.close(payload, now)),
+            // A connection already gone drops the frame; its Tcl side hears so.
+            Cmd::Send(id, frame) => self.with(id, |c, _| c.send(frame, now)),
+            Cmd::Close(id, payload) => {
+                self.connecting.abort(id, self.poll.registry());
+                self.with(id, |c, _| c.close(payload, now))
+            }
+            Cmd::Configure(id, opts) if self.connecting.has(id) => {
+                self.connecting.configure(id, *opts)
+            }
             Cmd::Configure(id, opts) => {
                 self.with(id, |c, lp| c.configure(*opts, now, &mut lp.timers))
             }
-            Cmd::Abort(id) => self.with(id, |c, _| c.abort()),
+            Cmd::Abort(id) => {
+                self.connecting.abort(id, self.poll.registry());
+                self.with(id, |c, _| c.abort())
+            }
+            Cmd::Connect(id, shared, req) => {
+                let reg = self.poll.registry();
+                self.connecting
+                    .start(id, shared, req, now, reg, &mut self.timers);
+            }
+            Cmd::Connecting(id, input) => {
+                let reg = self.poll.registry();
+                let done = self.connecting.input(id, input, now, reg, &mut self.timers);
+                self.connected(done, now);
+            }
+            Cmd::Release(id) => self.with(id, |c, _| c.release(now)),
             Cmd::Resume(id) => self.with(id, |c, lp| {
                 if c.resume(now, &mut lp.buf) {
                     lp.again.push(id);
@@ -161,8 +198,16 @@ impl Loop {
         false
     }
 
+    /// A client connection finished its handshake: serve it like any other.
+    fn connected(&mut self, done: Option<Done>, now: Instant) {
+        if let Some((id, shared, reg)) = done {
+            self.command(Cmd::Register(id, shared, reg), now);
+        }
+    }
+
     /// Process exit: push out what is queued, without waiting on anyone.
     fn shutdown(&mut self) {
+        self.connecting.clear(self.poll.registry());
         for (_, mut c) in self.conns.drain() {
             c.flush();
             c.finish();

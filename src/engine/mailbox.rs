@@ -19,6 +19,10 @@ pub enum Event {
         code: Option<u16>,
         reason: String,
     },
+    /// A client's opening handshake succeeded (`::websocket::open`).
+    Connected(Box<super::connect::Connected>),
+    /// A client's connection did not become a WebSocket.
+    ConnectFailed(super::connect::ConnectFailure),
 }
 
 impl Event {
@@ -26,7 +30,7 @@ impl Event {
     pub fn weight(&self) -> usize {
         match self {
             Event::Text(b) | Event::Binary(b) | Event::Ping(b) | Event::Pong(b) => b.len(),
-            Event::Closed { .. } => 0,
+            Event::Closed { .. } | Event::Connected(_) | Event::ConnectFailed(_) => 0,
         }
     }
 }

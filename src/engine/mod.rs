@@ -3,6 +3,7 @@
 //! and a `Waker`; it answers through each thread's `Mailbox`.
 
 mod conn;
+pub mod connect;
 pub mod frames;
 mod io;
 pub mod mailbox;
@@ -61,8 +62,14 @@ pub(crate) enum Cmd {
     Configure(ConnId, Box<Options>),
     /// The Tcl side is gone (channel closed, interpreter deleted): end now.
     Abort(ConnId),
+    /// The Tcl side has handled the end the engine announced.
+    Release(ConnId),
     /// The Tcl side drained its inbox below the high-water mark.
     Resume(ConnId),
+    /// Open a client WebSocket (`::websocket::open`).
+    Connect(ConnId, Arc<Shared>, Box<connect::ConnectRequest>),
+    /// A helper thread's result for a connection being opened.
+    Connecting(ConnId, connect::Input),
     Shutdown,
 }
 
@@ -127,6 +134,15 @@ impl Engine {
         (id, shared)
     }
 
+    /// Starts opening a client WebSocket; its events come as
+    /// `Event::Connected` or `Event::ConnectFailed`, then as usual.
+    pub fn connect(&self, req: connect::ConnectRequest) -> (ConnId, Arc<Shared>) {
+        let id = ConnId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let shared = Arc::new(Shared::default());
+        self.push(Cmd::Connect(id, shared.clone(), Box::new(req)));
+        (id, shared)
+    }
+
     /// Queues a frame; the caller has added its length to `queued`.
     pub fn send(&self, id: ConnId, frame: Vec<u8>) {
         self.push(Cmd::Send(id, frame));
@@ -142,6 +158,12 @@ impl Engine {
 
     pub fn abort(&self, id: ConnId) {
         self.push(Cmd::Abort(id));
+    }
+
+    /// Tcl has delivered the `close` the engine reported: the close frame
+    /// may follow what the handlers sent before it.
+    pub fn release(&self, id: ConnId) {
+        self.push(Cmd::Release(id));
     }
 
     pub fn resume(&self, id: ConnId) {

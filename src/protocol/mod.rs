@@ -2,6 +2,7 @@
 //! close payloads and the opening handshake. Knows nothing of Tcl or sockets:
 //! bytes in, events and bytes out.
 
+pub mod client_handshake;
 pub mod close;
 pub mod frame;
 pub mod handshake;

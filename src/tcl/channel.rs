@@ -118,7 +118,9 @@ impl Channel {
         // Only "auto" input translation turns a CR at the very end of what
         // was read into a pending "drop the next LF", and then nothing is
         // left buffered (crlf mode keeps a lone trailing CR buffered).
-        let input = translation.as_deref().and_then(|t| t.split_whitespace().next());
+        let input = translation
+            .as_deref()
+            .and_then(|t| t.split_whitespace().next());
         let may_skip_lf = input == Some("auto") && buffered.is_empty();
         Ok(Taken {
             stream: TcpStream::from(owned),

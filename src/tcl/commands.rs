@@ -31,7 +31,7 @@ fn not_a_websocket(interp: Interp, sock: &str) -> c_int {
 
 /// Runs the handler of `sock` with an event, at global level; its errors
 /// are logged, never raised.
-fn push(interp: Interp, sock: &str, kind: &str, msg: Obj) {
+pub(super) fn push(interp: Interp, sock: &str, kind: &str, msg: Obj) {
     let Some((handler, name)) = state::with(|r| {
         r.conn(interp, sock)
             .map(|c| (c.handler.clone(), c.name.clone()))
@@ -75,6 +75,9 @@ pub fn deliver(interp: Interp, sock: &str, ev: Event) {
             };
             closed(interp, sock, msg);
         }
+        ev @ (Event::Connected(_) | Event::ConnectFailed(_)) => {
+            super::client::deliver(interp, sock, ev)
+        }
     }
 }
 
@@ -85,10 +88,14 @@ fn closed(interp: Interp, sock: &str, close_msg: Obj) {
         return;
     };
     push(interp, sock, "close", close_msg);
+    let id = state::with(|r| r.conn(interp, sock).map(|c| c.id));
     disconnect(interp, sock);
+    if let Some(id) = id {
+        engine::engine().release(id);
+    }
 }
 
-fn disconnect(interp: Interp, sock: &str) {
+pub(super) fn disconnect(interp: Interp, sock: &str) {
     let Some((chan, id)) = state::with(|r| r.conn(interp, sock).map(|c| (c.channel, c.id))) else {
         return;
     };
@@ -893,6 +900,7 @@ pub const COMMANDS: &[(&str, Command)] = &[
     ("find", find),
     ("live", live),
     ("loglevel", loglevel),
+    ("open", super::client::open),
     ("sec-websocket-accept", sec_websocket_accept),
     ("send", send),
     ("server", server),

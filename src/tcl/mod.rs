@@ -2,10 +2,13 @@
 //! between Tcl's event loop and the engine.
 
 mod channel;
+mod client;
+mod client_channel;
 mod commands;
 mod events;
 mod ffi;
 mod log;
+mod netdb;
 mod state;
 mod text;
 

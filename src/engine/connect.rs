@@ -1,0 +1,714 @@
+//! Client connections before they are WebSockets (`::websocket::open`):
+//! name resolution on a short-lived helper thread, non-blocking connects to
+//! each resolved address in turn, the HTTP upgrade request and the check of
+//! the server's answer. Nothing here blocks the I/O thread or Tcl's.
+//!
+//! Once the handshake succeeds the socket becomes an ordinary client
+//! [`Conn`](super::conn::Conn): the loop registers it like any other, with
+//! the bytes that followed the answer's blank line as its first input.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use super::mailbox::{Event, Mailbox};
+use super::options::Options;
+use super::timers::Timers;
+use super::{Cmd, ConnId, Registration, Shared};
+use crate::protocol::client_handshake::{check_response, parse_head, Head, Refusal};
+use crate::protocol::Role;
+
+/// Longest wait for the reverse lookups of the two ends once the handshake
+/// is over (they run while it happens).
+const NAMING_GRACE: Duration = Duration::from_secs(1);
+
+/// Reverse lookup of an address (getnameinfo), as Tcl names socket ends.
+pub type ReverseLookup = fn(IpAddr) -> Option<String>;
+
+/// Everything the engine needs to open a client WebSocket.
+pub struct ConnectRequest {
+    /// Host name or address (no brackets).
+    pub host: String,
+    pub port: u16,
+    /// The whole HTTP upgrade request.
+    pub request: Vec<u8>,
+    /// The Sec-WebSocket-Key sent, to check the answer's accept key.
+    pub key: String,
+    /// Subprotocols offered.
+    pub protocols: Vec<String>,
+    /// -myaddr: the local address (or name) to bind to.
+    pub myaddr: Option<String>,
+    /// Covers resolution, connection and handshake; None: no limit.
+    pub timeout: Option<Duration>,
+    pub mailbox: Arc<Mailbox>,
+    pub options: Options,
+    /// Names the two ends once connected (None: addresses only).
+    pub reverse: Option<ReverseLookup>,
+}
+
+/// A successful opening handshake.
+#[derive(Debug)]
+pub struct Connected {
+    /// The subprotocol the server chose, "" for none.
+    pub protocol: String,
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    /// Host names of the two ends (the address when it has no name).
+    pub peer_name: String,
+    pub local_name: String,
+}
+
+/// Why a connection did not become a WebSocket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectFailure {
+    /// Resolution or every connection attempt failed, or the server ended
+    /// the connection before answering (the reason, for the log).
+    Io(String),
+    /// The server answered with another status than 101 (`http::ncode`).
+    Status(String),
+    /// A 101 answer that breaks RFC 6455 4.1 (readable reason).
+    Invalid(String),
+    /// The -timeout expired first.
+    Timeout,
+}
+
+/// Results of the helper threads, posted back to the loop.
+pub(crate) enum Input {
+    Resolved {
+        target: io::Result<Vec<SocketAddr>>,
+        local: Option<io::Result<Vec<SocketAddr>>>,
+    },
+    Named {
+        peer: Option<String>,
+        local: Option<String>,
+    },
+}
+
+/// A connection ready to become a WebSocket.
+pub(super) type Done = (ConnId, Arc<Shared>, Box<Registration>);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Resolving,
+    Connecting,
+    Handshake,
+    /// Handshake done; waiting (briefly) for the names of the two ends.
+    Naming {
+        until: Instant,
+    },
+}
+
+struct Pending {
+    shared: Arc<Shared>,
+    req: Box<ConnectRequest>,
+    deadline: Option<Instant>,
+    phase: Phase,
+    addrs: VecDeque<SocketAddr>,
+    binds: Vec<SocketAddr>,
+    last_error: Option<String>,
+    /// The address being connected to.
+    current: Option<SocketAddr>,
+    stream: Option<TcpStream>,
+    written: usize,
+    input: Vec<u8>,
+    /// The handshake's result: subprotocol and bytes after the answer.
+    done: Option<(String, Vec<u8>)>,
+    ends: Option<(SocketAddr, SocketAddr)>,
+    names: Option<(Option<String>, Option<String>)>,
+}
+
+/// Every client connection still opening.
+#[derive(Default)]
+pub(super) struct Connecting {
+    map: HashMap<ConnId, Pending>,
+}
+
+enum Step {
+    Wait,
+    Fail(ConnectFailure),
+    Done,
+}
+
+impl Connecting {
+    pub(super) fn has(&self, id: ConnId) -> bool {
+        self.map.contains_key(&id)
+    }
+
+    /// Starts opening a connection.
+    pub(super) fn start(
+        &mut self,
+        id: ConnId,
+        shared: Arc<Shared>,
+        req: Box<ConnectRequest>,
+        now: Instant,
+        registry: &Registry,
+        timers: &mut Timers,
+    ) {
+        let deadline = req.timeout.map(|t| now + t);
+        if let Some(at) = deadline {
+            timers.add(at, id);
+        }
+        let literal = req.host.parse::<IpAddr>().ok();
+        let local_literal = match &req.myaddr {
+            None => Some(None),
+            Some(a) => a.parse::<IpAddr>().ok().map(Some),
+        };
+        let mut p = Pending {
+            shared,
+            req,
+            deadline,
+            phase: Phase::Resolving,
+            addrs: VecDeque::new(),
+            binds: Vec::new(),
+            last_error: None,
+            current: None,
+            stream: None,
+            written: 0,
+            input: Vec::new(),
+            done: None,
+            ends: None,
+            names: None,
+        };
+        if let (Some(ip), Some(local)) = (literal, local_literal) {
+            // Addresses only: nothing to resolve.
+            p.addrs.push_back(SocketAddr::new(ip, p.req.port));
+            p.binds.extend(local.map(|ip| SocketAddr::new(ip, 0)));
+            let step = p.try_next(id, registry);
+            self.map.insert(id, p);
+            self.after(id, step, now, registry, timers);
+            return;
+        }
+        let (host, port, myaddr) = (p.req.host.clone(), p.req.port, p.req.myaddr.clone());
+        let spawned = std::thread::Builder::new()
+            .name("websocket-dns".into())
+            .spawn(move || {
+                let target = (host.as_str(), port)
+                    .to_socket_addrs()
+                    .map(Iterator::collect);
+                let local =
+                    myaddr.map(|a| (a.as_str(), 0).to_socket_addrs().map(Iterator::collect));
+                super::engine().push(Cmd::Connecting(id, Input::Resolved { target, local }));
+            });
+        self.map.insert(id, p);
+        if let Err(e) = spawned {
+            let step = Step::Fail(ConnectFailure::Io(format!("cannot resolve names: {e}")));
+            self.after(id, step, now, registry, timers);
+        }
+    }
+
+    /// A helper thread's result.
+    pub(super) fn input(
+        &mut self,
+        id: ConnId,
+        input: Input,
+        now: Instant,
+        registry: &Registry,
+        timers: &mut Timers,
+    ) -> Option<Done> {
+        let p = self.map.get_mut(&id)?; // aborted or timed out meanwhile
+        let step = match input {
+            Input::Resolved { target, local } if p.phase == Phase::Resolving => {
+                match (target, local.transpose()) {
+                    (Err(e), _) => Step::Fail(ConnectFailure::Io(format!(
+                        "cannot resolve \"{}\": {e}",
+                        p.req.host
+                    ))),
+                    (_, Err(e)) => Step::Fail(ConnectFailure::Io(format!(
+                        "cannot resolve -myaddr \"{}\": {e}",
+                        p.req.myaddr.as_deref().unwrap_or("")
+                    ))),
+                    (Ok(addrs), Ok(binds)) => {
+                        p.addrs = addrs.into();
+                        p.binds = binds.unwrap_or_default();
+                        p.try_next(id, registry)
+                    }
+                }
+            }
+            Input::Named { peer, local } => {
+                p.names = Some((peer, local));
+                match p.phase {
+                    Phase::Naming { .. } => Step::Done,
+                    _ => Step::Wait,
+                }
+            }
+            Input::Resolved { .. } => Step::Wait,
+        };
+        self.after(id, step, now, registry, timers)
+    }
+
+    /// Socket readiness.
+    pub(super) fn ready(
+        &mut self,
+        id: ConnId,
+        readable: bool,
+        writable: bool,
+        now: Instant,
+        registry: &Registry,
+        timers: &mut Timers,
+    ) -> Option<Done> {
+        let p = self.map.get_mut(&id)?;
+        let mut step = Step::Wait;
+        if p.phase == Phase::Connecting && (readable || writable) {
+            step = p.check_connected(id, registry);
+        }
+        if matches!(step, Step::Wait) && p.phase == Phase::Handshake {
+            step = p.handshake();
+        }
+        self.after(id, step, now, registry, timers)
+    }
+
+    /// A deadline passed (maybe another connection's, or an old one).
+    pub(super) fn timer(
+        &mut self,
+        id: ConnId,
+        now: Instant,
+        registry: &Registry,
+        timers: &mut Timers,
+    ) -> Option<Done> {
+        let p = self.map.get_mut(&id)?;
+        let expired = p.deadline.is_some_and(|d| d <= now);
+        let step = match p.phase {
+            Phase::Naming { until } if until <= now || expired => Step::Done,
+            Phase::Naming { .. } => Step::Wait,
+            _ if expired => Step::Fail(ConnectFailure::Timeout),
+            _ => Step::Wait,
+        };
+        self.after(id, step, now, registry, timers)
+    }
+
+    /// New settings before the connection is up: it will start with them.
+    pub(super) fn configure(&mut self, id: ConnId, options: Options) {
+        if let Some(p) = self.map.get_mut(&id) {
+            p.req.options = options;
+        }
+    }
+
+    /// The Tcl side gave up on the connection: drop it without a word.
+    pub(super) fn abort(&mut self, id: ConnId, registry: &Registry) {
+        if let Some(mut p) = self.map.remove(&id) {
+            p.drop_stream(registry);
+        }
+    }
+
+    pub(super) fn clear(&mut self, registry: &Registry) {
+        for (_, mut p) in self.map.drain() {
+            p.drop_stream(registry);
+        }
+    }
+
+    fn after(
+        &mut self,
+        id: ConnId,
+        step: Step,
+        now: Instant,
+        registry: &Registry,
+        timers: &mut Timers,
+    ) -> Option<Done> {
+        match step {
+            Step::Wait => None,
+            Step::Fail(why) => {
+                let mut p = self.map.remove(&id)?;
+                p.drop_stream(registry);
+                p.req.mailbox.push_all([(id, Event::ConnectFailed(why))]);
+                None
+            }
+            Step::Done => {
+                let p = self.map.get_mut(&id)?;
+                if p.names.is_none() && p.req.reverse.is_some() && p.phase == Phase::Handshake {
+                    let until = now + NAMING_GRACE;
+                    p.phase = Phase::Naming { until };
+                    timers.add(until, id);
+                    return None;
+                }
+                let p = self.map.remove(&id)?;
+                p.into_conn(id, registry)
+            }
+        }
+    }
+}
+
+impl Pending {
+    /// Starts a connect to the next address; fails when none is left.
+    fn try_next(&mut self, id: ConnId, registry: &Registry) -> Step {
+        self.drop_stream(registry);
+        while let Some(addr) = self.addrs.pop_front() {
+            match self.start_connect(addr) {
+                Ok(mut stream) => {
+                    if let Err(e) = registry.register(
+                        &mut stream,
+                        Token(id.0 as usize),
+                        Interest::READABLE | Interest::WRITABLE,
+                    ) {
+                        self.last_error = Some(e.to_string());
+                        continue;
+                    }
+                    self.stream = Some(stream);
+                    self.current = Some(addr);
+                    self.phase = Phase::Connecting;
+                    return Step::Wait;
+                }
+                Err(e) => self.last_error = Some(format!("{addr}: {e}")),
+            }
+        }
+        let why = self
+            .last_error
+            .take()
+            .unwrap_or_else(|| format!("no address for \"{}\"", self.req.host));
+        Step::Fail(ConnectFailure::Io(why))
+    }
+
+    fn start_connect(&self, addr: SocketAddr) -> io::Result<TcpStream> {
+        let bind = if self.binds.is_empty() {
+            None
+        } else {
+            let same = self.binds.iter().find(|b| b.is_ipv4() == addr.is_ipv4());
+            Some(*same.ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::AddrNotAvailable,
+                    "no -myaddr address of the same family",
+                )
+            })?)
+        };
+        let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        sock.set_nonblocking(true)?;
+        if let Some(b) = bind {
+            sock.bind(&SockAddr::from(b))?;
+        }
+        match sock.connect(&SockAddr::from(addr)) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+            Err(e) => return Err(e),
+        }
+        Ok(TcpStream::from_std(sock.into()))
+    }
+
+    /// The socket became ready while connecting: connected, or failed.
+    fn check_connected(&mut self, id: ConnId, registry: &Registry) -> Step {
+        let Some(stream) = &self.stream else {
+            return Step::Wait;
+        };
+        let failed = match stream.take_error() {
+            Ok(Some(e)) | Err(e) => Some(e),
+            Ok(None) => None,
+        };
+        if let Some(e) = failed {
+            let addr = self.current.map(|a| format!("{a}: ")).unwrap_or_default();
+            self.last_error = Some(format!("{addr}{e}"));
+            return self.try_next(id, registry);
+        }
+        let (peer, local) = match (stream.peer_addr(), stream.local_addr()) {
+            (Ok(p), Ok(l)) => (p, l),
+            (Err(e), _) if e.kind() == io::ErrorKind::NotConnected => return Step::Wait,
+            (Err(e), _) | (_, Err(e)) => {
+                self.last_error = Some(e.to_string());
+                return self.try_next(id, registry);
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        self.ends = Some((peer, local));
+        self.phase = Phase::Handshake;
+        if let Some(reverse) = self.req.reverse {
+            let spawned = std::thread::Builder::new()
+                .name("websocket-dns".into())
+                .spawn(move || {
+                    let input = Input::Named {
+                        peer: reverse(peer.ip()),
+                        local: reverse(local.ip()),
+                    };
+                    super::engine().push(Cmd::Connecting(id, input));
+                });
+            if spawned.is_err() {
+                self.names = Some((None, None));
+            }
+        }
+        Step::Wait
+    }
+
+    /// Writes what is left of the request and reads the answer.
+    fn handshake(&mut self) -> Step {
+        let Some(stream) = self.stream.as_mut() else {
+            return Step::Wait;
+        };
+        while self.written < self.req.request.len() {
+            match stream.write(&self.req.request[self.written..]) {
+                Ok(0) => return Step::Fail(ConnectFailure::Io("connection lost".into())),
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Step::Fail(ConnectFailure::Io(e.to_string())),
+            }
+        }
+        let mut buf = [0u8; 16 * 1024];
+        let mut eof = false;
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => self.input.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Step::Fail(ConnectFailure::Io(e.to_string())),
+            }
+        }
+        match parse_head(&self.input) {
+            Head::Complete(head, len) => {
+                match check_response(&head, &self.req.key, &self.req.protocols) {
+                    Ok(protocol) => {
+                        let rest = self.input.split_off(len);
+                        self.done = Some((protocol, rest));
+                        Step::Done
+                    }
+                    Err(Refusal::Status(code)) => Step::Fail(ConnectFailure::Status(code)),
+                    Err(Refusal::Invalid(why)) => Step::Fail(ConnectFailure::Invalid(why)),
+                }
+            }
+            Head::TooLarge => Step::Fail(ConnectFailure::Invalid(
+                "the server's answer is too large".into(),
+            )),
+            Head::Incomplete if eof => Step::Fail(ConnectFailure::Io(
+                "the server closed the connection before answering".into(),
+            )),
+            Head::Incomplete => Step::Wait,
+        }
+    }
+
+    fn drop_stream(&mut self, registry: &Registry) {
+        if let Some(mut s) = self.stream.take() {
+            let _ = registry.deregister(&mut s);
+        }
+    }
+
+    /// Tells Tcl it is connected, then hands the socket over as a client
+    /// WebSocket.
+    fn into_conn(mut self, id: ConnId, registry: &Registry) -> Option<Done> {
+        let mut stream = self.stream.take()?;
+        let _ = registry.deregister(&mut stream);
+        let stream = std::net::TcpStream::from(stream);
+        let (protocol, rest) = self.done.take()?;
+        let (peer, local) = self.ends?;
+        let (peer_name, local_name) = self.names.take().unwrap_or((None, None));
+        let connected = Connected {
+            protocol,
+            peer,
+            local,
+            peer_name: peer_name.unwrap_or_else(|| peer.ip().to_string()),
+            local_name: local_name.unwrap_or_else(|| local.ip().to_string()),
+        };
+        let req = *self.req;
+        req.mailbox
+            .push_all([(id, Event::Connected(Box::new(connected)))]);
+        Some((
+            id,
+            self.shared,
+            Box::new(Registration {
+                stream,
+                role: Role::Client,
+                initial: rest,
+                preamble: Vec::new(),
+                skip_lf: false,
+                mailbox: req.mailbox,
+                options: req.options,
+            }),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::mailbox::Notify;
+    use crate::protocol::client_handshake::{make_key, Request};
+    use crate::protocol::handshake::accept_key;
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream as StdStream};
+    use std::sync::mpsc::{channel, Receiver, Sender};
+
+    struct Wake(std::sync::Mutex<Sender<()>>);
+    impl Notify for Wake {
+        fn notify(&self) {
+            let _ = self.0.lock().unwrap().send(());
+        }
+    }
+
+    fn mailbox() -> (Arc<Mailbox>, Receiver<()>) {
+        let (tx, rx) = channel();
+        (Mailbox::new(Box::new(Wake(std::sync::Mutex::new(tx)))), rx)
+    }
+
+    /// Waits for `n` events (at most 5 s).
+    fn events(mb: &Mailbox, rx: &Receiver<()>, n: usize) -> Vec<Event> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut out = Vec::new();
+        loop {
+            let mut batch = Vec::new();
+            mb.take(100, &mut batch);
+            out.extend(batch.into_iter().map(|(_, e)| e));
+            if out.len() >= n {
+                return out;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || rx.recv_timeout(left).is_err() {
+                return out;
+            }
+        }
+    }
+
+    fn request(port: u16, mb: Arc<Mailbox>, timeout: Option<Duration>) -> ConnectRequest {
+        let key = make_key([7; 16]);
+        let req = Request {
+            target: "/t".into(),
+            host: format!("127.0.0.1:{port}"),
+            headers: vec![],
+            key: key.clone(),
+            protocols: vec!["chat".into()],
+        };
+        ConnectRequest {
+            host: "localhost".into(),
+            port,
+            request: req.to_bytes(),
+            key,
+            protocols: vec!["chat".into()],
+            myaddr: None,
+            timeout,
+            mailbox: mb,
+            options: Options::server_default(),
+            reverse: None,
+        }
+    }
+
+    fn read_head(s: &mut StdStream) -> String {
+        let mut buf = Vec::new();
+        let mut b = [0u8; 1];
+        while !buf.ends_with(b"\r\n\r\n") {
+            if s.read(&mut b).unwrap() == 0 {
+                break;
+            }
+            buf.push(b[0]);
+        }
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn connects_and_keeps_bytes_after_the_answer() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let (tx, got) = channel();
+        std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let head = read_head(&mut s);
+            let key = head
+                .lines()
+                .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+                .unwrap()
+                .to_owned();
+            let mut answer = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+                 Connection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\
+                 Sec-WebSocket-Protocol: chat\r\n\r\n",
+                accept_key(&key)
+            )
+            .into_bytes();
+            answer.extend_from_slice(b"\x81\x02hi");
+            s.write_all(&answer).unwrap();
+            // The client's frame, masked.
+            let mut f = [0u8; 8];
+            s.read_exact(&mut f).unwrap();
+            let payload: Vec<u8> = f[6..].iter().zip(&f[2..6]).map(|(b, k)| b ^ k).collect();
+            tx.send((head, f[1] & 0x80 != 0, payload)).unwrap();
+            std::thread::sleep(Duration::from_millis(500));
+        });
+        let (mb, rx) = mailbox();
+        let (id, shared) = crate::engine::engine().connect(request(port, mb.clone(), None));
+        let evs = events(&mb, &rx, 2);
+        match &evs[..] {
+            [Event::Connected(c), Event::Text(t)] => {
+                assert_eq!(c.protocol, "chat");
+                assert_eq!(c.peer.port(), port);
+                assert_eq!(c.peer_name, c.peer.ip().to_string());
+                assert_eq!(t, b"hi");
+            }
+            other => panic!("{other:?}"),
+        }
+        let frame = crate::engine::frames::build(Role::Client, true, 1, b"yo");
+        shared
+            .queued
+            .fetch_add(frame.len(), std::sync::atomic::Ordering::AcqRel);
+        crate::engine::engine().send(id, frame);
+        let (head, masked, payload) = got.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert!(head.starts_with("GET /t HTTP/1.1\r\nHost: 127.0.0.1:"));
+        assert!(head.contains("\r\nSec-WebSocket-Protocol: chat\r\n"));
+        assert!(masked);
+        assert_eq!(payload, b"yo");
+        crate::engine::engine().abort(id);
+    }
+
+    #[test]
+    fn refused_not_found_and_timeout() {
+        // Nobody listens.
+        let port = {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let (mb, rx) = mailbox();
+        crate::engine::engine().connect(request(port, mb.clone(), None));
+        match &events(&mb, &rx, 1)[..] {
+            [Event::ConnectFailed(ConnectFailure::Io(why))] => {
+                assert!(why.contains("refused"), "{why}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // A plain HTTP server.
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            read_head(&mut s);
+            s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(200));
+        });
+        crate::engine::engine().connect(request(port, mb.clone(), None));
+        match &events(&mb, &rx, 1)[..] {
+            [Event::ConnectFailed(ConnectFailure::Status(code))] => assert_eq!(code, "404"),
+            other => panic!("{other:?}"),
+        }
+        // A server that never answers.
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let (_s, _) = l.accept().unwrap();
+            std::thread::sleep(Duration::from_secs(2));
+        });
+        let t0 = Instant::now();
+        let timeout = Some(Duration::from_millis(200));
+        crate::engine::engine().connect(request(port, mb.clone(), timeout));
+        match &events(&mb, &rx, 1)[..] {
+            [Event::ConnectFailed(ConnectFailure::Timeout)] => {}
+            other => panic!("{other:?}"),
+        }
+        assert!(t0.elapsed() >= Duration::from_millis(200));
+        assert!(t0.elapsed() < Duration::from_secs(2));
+    }
+
+    #[test]
+    fn unresolvable_name() {
+        let (mb, rx) = mailbox();
+        let mut req = request(80, mb.clone(), Some(Duration::from_secs(10)));
+        req.host = "no-such-host.invalid".into();
+        crate::engine::engine().connect(req);
+        match &events(&mb, &rx, 1)[..] {
+            [Event::ConnectFailed(ConnectFailure::Io(why))] => {
+                assert!(why.contains("no-such-host.invalid"), "{why}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,810 @@
+//! The client's half of the opening handshake (RFC 6455 section 4.1), sans
+//! I/O: parsing a `ws://` URL the way tcllib's `open` (through
+//! `http::geturl`) does, building the HTTP/1.1 upgrade request, and reading
+//! and validating the server's answer.
+
+use base64::Engine as _;
+
+use super::handshake::accept_key;
+
+/// The parts of a WebSocket URL a connection needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Url {
+    /// The scheme as `http::geturl` sees it once tcllib replaced a leading
+    /// "ws" by "http": "http" for ws://, "https" for wss:// (case kept).
+    pub scheme: String,
+    /// wss:// (or https://).
+    pub secure: bool,
+    /// Host name or address, without the brackets of an IPv6 literal.
+    pub host: String,
+    pub port: u16,
+    /// The port is the scheme's default one (the Host header omits it).
+    pub default_port: bool,
+    /// Path and query, starting with "/" (the request target).
+    pub target: String,
+}
+
+/// `http::geturl`'s own words for a URL it refuses (tcllib prefixes them
+/// with "Error while opening WebSocket connection to URL: ").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UrlError(pub String);
+
+/// tcllib's `regsub -nocase {^ws} $url "http"`: the URL `http::geturl` is
+/// given.
+pub fn http_url(url: &str) -> String {
+    match url.get(..2) {
+        Some(p) if p.eq_ignore_ascii_case("ws") => format!("http{}", &url[2..]),
+        _ => url.to_owned(),
+    }
+}
+
+/// Parses `url` as tcllib 1.6 does: "ws" becomes "http", then the URL
+/// goes through `http::geturl`'s matcher and checks (with `strict`, its
+/// -strict option, the characters of the user and path parts are
+/// checked). Schemes other than http and https are refused.
+pub fn parse_url(url: &str, strict: bool) -> Result<Url, UrlError> {
+    let hturl = http_url(url);
+    let Some(m) = url_match(&hturl) else {
+        return Err(UrlError(format!("Unsupported URL: {hturl}")));
+    };
+    let host = m.host.trim_matches(['[', ']']);
+    if host.is_empty() {
+        return Err(UrlError(format!("Missing host part: {hturl}")));
+    }
+    let port = if m.port.is_empty() {
+        None
+    } else {
+        match m.port.parse::<u32>() {
+            Ok(p) if p <= 65535 => Some(p as u16),
+            _ => return Err(UrlError(format!("Invalid port number: {}", m.port))),
+        }
+    };
+    if !m.user.is_empty() && strict && !valid_chars(m.user, false) {
+        return Err(UrlError(match bad_escape(m.user, false) {
+            Some(bad) => format!("Illegal encoding character usage \"{bad}\" in URL user"),
+            None => "Illegal characters in URL user".into(),
+        }));
+    }
+    let target = if m.srvurl.is_empty() {
+        "/".to_owned()
+    } else {
+        let t = if m.srvurl.starts_with('/') {
+            m.srvurl.to_owned()
+        } else {
+            format!("/{}", m.srvurl)
+        };
+        if strict && !valid_target(&t) {
+            return Err(UrlError(match bad_escape(&t, true) {
+                Some(bad) => format!("Illegal encoding character usage \"{bad}\" in URL path"),
+                None => "Illegal characters in URL path".into(),
+            }));
+        }
+        t
+    };
+    let scheme = m.proto.unwrap_or("http");
+    let default = match scheme.to_lowercase().as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return Err(UrlError(format!("Unsupported URL type \"{scheme}\""))),
+    };
+    let port = port.unwrap_or(default);
+    Ok(Url {
+        scheme: scheme.to_owned(),
+        secure: default == 443,
+        host: host.to_owned(),
+        port,
+        default_port: port == default,
+        target,
+    })
+}
+
+/// What `http::geturl`'s URLmatcher captures.
+#[derive(Debug, PartialEq, Eq)]
+struct Match<'a> {
+    proto: Option<&'a str>,
+    user: &'a str,
+    host: &'a str,
+    port: &'a str,
+    srvurl: &'a str,
+}
+
+/// Tcl's `\w`.
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// http::geturl's URLmatcher, tried in the regexp's order of preference:
+///
+/// ```text
+/// ^ (?: (\w+) : )?
+///   (?: // (?: ([^@/#?]+) @ )? ([^/:#?]+ | \[ [^/#?]+ \]) (?: : (\d+) )? )?
+///   ( [/?] [^#]* )? (?: # (.*) )? $
+/// ```
+fn url_match(s: &str) -> Option<Match<'_>> {
+    let word = s
+        .char_indices()
+        .find(|&(_, c)| !is_word(c))
+        .map_or(s.len(), |(i, _)| i);
+    if word > 0 && s[word..].starts_with(':') {
+        if let Some(mut m) = after_scheme(&s[word + 1..]) {
+            m.proto = Some(&s[..word]);
+            return Some(m);
+        }
+    }
+    after_scheme(s)
+}
+
+fn after_scheme(s: &str) -> Option<Match<'_>> {
+    if let Some(rest) = s.strip_prefix("//") {
+        if let Some(m) = authority(rest) {
+            return Some(m);
+        }
+    }
+    let srvurl = tail(s)?;
+    Some(Match {
+        proto: None,
+        user: "",
+        host: "",
+        port: "",
+        srvurl,
+    })
+}
+
+fn authority(s: &str) -> Option<Match<'_>> {
+    if let Some(at) = s.find(['@', '/', '#', '?']) {
+        if at > 0 && s.as_bytes()[at] == b'@' {
+            if let Some(mut m) = host_part(&s[at + 1..]) {
+                m.user = &s[..at];
+                return Some(m);
+            }
+        }
+    }
+    host_part(s)
+}
+
+fn host_part(s: &str) -> Option<Match<'_>> {
+    // A host name or IPv4 address...
+    let end = s.find(['/', ':', '#', '?']).unwrap_or(s.len());
+    if end > 0 {
+        if let Some(m) = port_and_tail(&s[..end], &s[end..]) {
+            return Some(m);
+        }
+    }
+    // ...or an IPv6 address in brackets (the last "]" that works).
+    if s.starts_with('[') {
+        let inner_end = s.find(['/', '#', '?']).unwrap_or(s.len());
+        for k in (2..inner_end).rev() {
+            if s.as_bytes()[k] == b']' {
+                if let Some(m) = port_and_tail(&s[..=k], &s[k + 1..]) {
+                    return Some(m);
+                }
+            }
+        }
+    }
+    None
+}
+
+fn port_and_tail<'a>(host: &'a str, s: &'a str) -> Option<Match<'a>> {
+    if let Some(rest) = s.strip_prefix(':') {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 {
+            if let Some(srvurl) = tail(&rest[digits..]) {
+                return Some(Match {
+                    proto: None,
+                    user: "",
+                    host,
+                    port: &rest[..digits],
+                    srvurl,
+                });
+            }
+        }
+    }
+    let srvurl = tail(s)?;
+    Some(Match {
+        proto: None,
+        user: "",
+        host,
+        port: "",
+        srvurl,
+    })
+}
+
+/// `( [/?] [^#]* )? (?: # .* )? $`: the path and query, if the rest fits.
+fn tail(s: &str) -> Option<&str> {
+    let (srv, rest) = if s.starts_with(['/', '?']) {
+        let end = s.find('#').unwrap_or(s.len());
+        (&s[..end], &s[end..])
+    } else {
+        ("", s)
+    };
+    (rest.is_empty() || rest.starts_with('#')).then_some(srv)
+}
+
+/// Characters RFC 3986 allows unencoded: `[-\w.~!$&'()*+,;=:]`, plus `@`
+/// and `/` in a path, plus `?` in a query.
+fn plain_char(c: char, path: bool, query: bool) -> bool {
+    is_word(c)
+        || "-.~!$&'()*+,;=:".contains(c)
+        || (path && (c == '@' || c == '/'))
+        || (query && c == '?')
+}
+
+/// A run of plain characters and %XX escapes (at least one for the user).
+fn valid_chars(s: &str, path: bool) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < s.len() {
+        if b[i] == b'%' {
+            if i + 2 < s.len() && is_hex(b[i + 1]) && is_hex(b[i + 2]) {
+                i += 3;
+                continue;
+            }
+            return false;
+        }
+        let c = s[i..].chars().next().expect("in bounds");
+        if !plain_char(c, path, false) {
+            return false;
+        }
+        i += c.len_utf8();
+    }
+    path || !s.is_empty()
+}
+
+fn is_hex(b: u8) -> bool {
+    b.is_ascii_hexdigit()
+}
+
+/// geturl's path check: a path, then optionally "?" and a query.
+fn valid_target(t: &str) -> bool {
+    let (path, query) = match t.find('?') {
+        Some(q) => (&t[..q], Some(&t[q + 1..])),
+        None => (t, None),
+    };
+    if !valid_chars(path, true) {
+        return false;
+    }
+    match query {
+        None => true,
+        Some(q) => {
+            let b = q.as_bytes();
+            let mut i = 0;
+            while i < q.len() {
+                if b[i] == b'%' {
+                    if i + 2 < q.len() && is_hex(b[i + 1]) && is_hex(b[i + 2]) {
+                        i += 3;
+                        continue;
+                    }
+                    return false;
+                }
+                let c = q[i..].chars().next().expect("in bounds");
+                if !plain_char(c, true, true) {
+                    return false;
+                }
+                i += c.len_utf8();
+            }
+            true
+        }
+    }
+}
+
+/// geturl's better message for a bad escape: `%(?![0-9a-f][0-9a-f])` and
+/// the characters after it (up to two for the user, exactly two for the
+/// path).
+fn bad_escape(s: &str, path: bool) -> Option<String> {
+    let b = s.as_bytes();
+    for (i, _) in s.match_indices('%') {
+        let good = i + 2 < s.len() && is_hex(b[i + 1]) && is_hex(b[i + 2]);
+        if good {
+            continue;
+        }
+        let after: String = s[i + 1..].chars().take(2).collect();
+        if path && after.chars().count() < 2 {
+            continue;
+        }
+        return Some(format!("%{after}"));
+    }
+    None
+}
+
+// ---------------------------------------------------------------- request
+
+/// A fresh Sec-WebSocket-Key from 16 random bytes.
+pub fn make_key(random: [u8; 16]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(random)
+}
+
+/// Everything the upgrade request says.
+#[derive(Clone, Debug, Default)]
+pub struct Request {
+    /// Path and query ("/" at least).
+    pub target: String,
+    /// The Host header's value.
+    pub host: String,
+    /// The script's -headers, in order (tcllib keeps the last value of a
+    /// name given twice).
+    pub headers: Vec<(String, String)>,
+    pub key: String,
+    /// -protocol: the subprotocols offered, in order of preference.
+    pub protocols: Vec<String>,
+}
+
+/// The Host header for a URL: http::geturl leaves the port out when it is
+/// the default one; an IPv6 literal keeps its brackets (RFC 7230 5.4).
+pub fn host_header(url: &Url) -> String {
+    let host = if url.host.contains(':') {
+        format!("[{}]", url.host)
+    } else {
+        url.host.clone()
+    };
+    if url.default_port {
+        host
+    } else {
+        format!("{host}:{}", url.port)
+    }
+}
+
+impl Request {
+    /// The request bytes. Header names are trimmed with inner spaces made
+    /// dashes, CR and LF are removed from values (as http::geturl does); a
+    /// Host header of the script's replaces ours; the script's Connection
+    /// and Upgrade headers get the "Upgrade" and "websocket" tokens added
+    /// (tcllib's AddToken); the Sec-WebSocket-* headers are ours alone.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // tcllib puts the headers in an array: the last value of a name wins.
+        let mut hdrs: Vec<(String, String)> = Vec::new();
+        for (k, v) in &self.headers {
+            let k = k.trim().replace(' ', "-");
+            let v: String = v.chars().filter(|&c| c != '\r' && c != '\n').collect();
+            if k.is_empty() {
+                continue;
+            }
+            match hdrs.iter_mut().find(|(n, _)| *n == k) {
+                Some(slot) => slot.1 = v,
+                None => hdrs.push((k, v)),
+            }
+        }
+        let mut host = self.host.clone();
+        let mut lines = Vec::new();
+        for (k, v) in hdrs {
+            let lower = k.to_ascii_lowercase();
+            match lower.as_str() {
+                "host" => host = v,
+                "sec-websocket-key" | "sec-websocket-version" | "sec-websocket-protocol" => {}
+                _ => lines.push((k, v)),
+            }
+        }
+        for (name, token) in [("Connection", "Upgrade"), ("Upgrade", "websocket")] {
+            match lines.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
+                Some((_, v)) if v.is_empty() => *v = token.to_owned(),
+                Some((_, v)) => {
+                    v.push_str(", ");
+                    v.push_str(token);
+                }
+                None => lines.push((name.to_owned(), token.to_owned())),
+            }
+        }
+        let mut s = format!("GET {} HTTP/1.1\r\nHost: {host}\r\n", self.target);
+        for (k, v) in &lines {
+            s.push_str(&format!("{k}: {v}\r\n"));
+        }
+        s.push_str(&format!(
+            "Sec-WebSocket-Key: {}\r\nSec-WebSocket-Version: 13\r\n",
+            self.key
+        ));
+        if !self.protocols.is_empty() {
+            s.push_str(&format!(
+                "Sec-WebSocket-Protocol: {}\r\n",
+                self.protocols.join(", ")
+            ));
+        }
+        s.push_str("\r\n");
+        s.into_bytes()
+    }
+}
+
+// ---------------------------------------------------------------- response
+
+/// Largest answer head (status line and headers) we read.
+pub const MAX_HEAD: usize = 64 * 1024;
+
+/// The server's status line and headers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResponseHead {
+    pub status_line: String,
+    pub headers: Vec<(String, String)>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Head {
+    /// More bytes needed.
+    Incomplete,
+    /// The head, and the number of bytes it took (what follows belongs
+    /// to the WebSocket).
+    Complete(ResponseHead, usize),
+    TooLarge,
+}
+
+/// Looks for a whole answer head in `buf` (lines end with CRLF, or a bare
+/// LF as http::geturl also accepts).
+pub fn parse_head(buf: &[u8]) -> Head {
+    let mut start = 0;
+    let mut lines: Vec<&[u8]> = Vec::new();
+    while let Some(nl) = buf[start..].iter().position(|&b| b == b'\n') {
+        let mut line = &buf[start..start + nl];
+        if line.last() == Some(&b'\r') {
+            line = &line[..line.len() - 1];
+        }
+        start += nl + 1;
+        if line.is_empty() {
+            if lines.is_empty() {
+                continue; // stray blank lines before the status line
+            }
+            return Head::Complete(head_from_lines(&lines), start);
+        }
+        lines.push(line);
+        if start > MAX_HEAD {
+            return Head::TooLarge;
+        }
+    }
+    if buf.len() > MAX_HEAD {
+        Head::TooLarge
+    } else {
+        Head::Incomplete
+    }
+}
+
+fn head_from_lines(lines: &[&[u8]]) -> ResponseHead {
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for line in &lines[1..] {
+        if line.first().is_some_and(|&b| b == b' ' || b == b'\t') {
+            // An obsolete folded line continues the previous value.
+            if let Some((_, v)) = headers.last_mut() {
+                v.push(' ');
+                v.push_str(text(line).trim());
+            }
+            continue;
+        }
+        if let Some(colon) = line.iter().position(|&b| b == b':') {
+            headers.push((
+                text(&line[..colon]).trim().to_owned(),
+                text(&line[colon + 1..]).trim().to_owned(),
+            ));
+        }
+    }
+    ResponseHead {
+        status_line: text(lines[0]),
+        headers,
+    }
+}
+
+impl ResponseHead {
+    /// `http::ncode`: the first three digits in a row on the status line,
+    /// or the whole line when there are none.
+    pub fn ncode(&self) -> String {
+        let b = self.status_line.as_bytes();
+        for i in 0..b.len().saturating_sub(2) {
+            if b[i..i + 3].iter().all(u8::is_ascii_digit) {
+                return self.status_line[i..i + 3].to_owned();
+            }
+        }
+        self.status_line.clone()
+    }
+
+    /// Every value of a header (names compared ignoring ASCII case).
+    fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn has_token(&self, name: &str, token: &str) -> bool {
+        self.values(name)
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case(token))
+    }
+}
+
+/// Why a server's answer does not open a WebSocket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not "101": the code as `http::ncode` gives it.
+    Status(String),
+    /// A 101 answer that breaks RFC 6455 section 4.1; a readable reason.
+    Invalid(String),
+}
+
+/// Checks the server's answer (RFC 6455 4.1, client requirements 1 to 6);
+/// on success returns the subprotocol chosen ("" for none).
+pub fn check_response(
+    head: &ResponseHead,
+    key: &str,
+    offered: &[String],
+) -> Result<String, Refusal> {
+    let code = head.ncode();
+    if code != "101" {
+        return Err(Refusal::Status(code));
+    }
+    let invalid = |s: String| Err(Refusal::Invalid(s));
+    if !head.has_token("Upgrade", "websocket") {
+        return invalid("the server's answer has no \"Upgrade: websocket\" header".into());
+    }
+    if !head.has_token("Connection", "Upgrade") {
+        return invalid("the server's answer has no \"Connection: Upgrade\" header".into());
+    }
+    let accepts: Vec<&str> = head.values("Sec-WebSocket-Accept").collect();
+    match accepts.as_slice() {
+        [] => return invalid("the server's answer has no Sec-WebSocket-Accept header".into()),
+        [a] if *a == accept_key(key) => {}
+        _ => {
+            return invalid("the server's Sec-WebSocket-Accept does not match the key sent".into())
+        }
+    }
+    let exts: Vec<&str> = head
+        .values("Sec-WebSocket-Extensions")
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    if !exts.is_empty() {
+        return invalid(format!(
+            "the server chose extensions that were not offered: {}",
+            exts.join(", ")
+        ));
+    }
+    let protos: Vec<&str> = head
+        .values("Sec-WebSocket-Protocol")
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    match protos.as_slice() {
+        [] => Ok(String::new()),
+        [p] if offered.iter().any(|o| o == p) => Ok((*p).to_owned()),
+        [p] => invalid(format!(
+            "the server chose subprotocol \"{p}\", which was not offered"
+        )),
+        _ => invalid(format!(
+            "the server chose several subprotocols: {}",
+            protos.join(", ")
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        parse_url(s, true).unwrap_or_else(|e| panic!("{s}: {e:?}"))
+    }
+
+    fn url_err(s: &str) -> String {
+        parse_url(s, true).expect_err(s).0
+    }
+
+    #[test]
+    fn urls() {
+        let u = url("ws://example.com/chat?x=1&y=2");
+        assert_eq!(
+            u,
+            Url {
+                scheme: "http".into(),
+                secure: false,
+                host: "example.com".into(),
+                port: 80,
+                default_port: true,
+                target: "/chat?x=1&y=2".into(),
+            }
+        );
+        let u = url("WS://127.0.0.1:8080");
+        assert_eq!(
+            (u.host.as_str(), u.port, u.default_port),
+            ("127.0.0.1", 8080, false)
+        );
+        assert_eq!(u.target, "/");
+        let u = url("ws://[::1]:9000/p#frag");
+        assert_eq!(
+            (u.host.as_str(), u.port, u.target.as_str()),
+            ("::1", 9000, "/p")
+        );
+        let u = url("ws://[fe80::1]/");
+        assert_eq!((u.host.as_str(), u.port), ("fe80::1", 80));
+        let u = url("ws://user:pw@host:81?q");
+        assert_eq!(
+            (u.host.as_str(), u.port, u.target.as_str()),
+            ("host", 81, "/?q")
+        );
+        let u = url("wss://h/");
+        assert!(u.secure);
+        assert_eq!((u.port, u.scheme.as_str()), (443, "https"));
+        assert_eq!(url("wsS://h/").scheme, "httpS");
+        // No scheme at all is http to geturl; http:// URLs work too.
+        assert_eq!(url("//h:1/").port, 1);
+        assert_eq!(url("http://h/").host, "h");
+        assert_eq!(url("ws://h:00080/").port, 80);
+        assert_eq!(url("ws://h/caf\u{e9}").target, "/caf\u{e9}");
+        assert_eq!(url("ws://h/a%20b").target, "/a%20b");
+    }
+
+    #[test]
+    fn url_errors() {
+        assert_eq!(url_err("ws:/x"), "Missing host part: http:/x");
+        assert_eq!(
+            url_err("ws://host:port/"),
+            "Missing host part: http://host:port/"
+        );
+        assert_eq!(url_err("ws://[::1"), "Missing host part: http://[::1");
+        assert_eq!(url_err("foo://x"), "Unsupported URL type \"foo\"");
+        assert_eq!(url_err("wsx://x"), "Unsupported URL type \"httpx\"");
+        assert_eq!(url_err("ws://h:70000/"), "Invalid port number: 70000");
+        assert_eq!(url_err("host:80"), "Unsupported URL: host:80");
+        assert_eq!(url_err(""), "Missing host part: ");
+        assert_eq!(url_err("ws://h/a b"), "Illegal characters in URL path");
+        assert_eq!(
+            url_err("ws://h/a%zzb"),
+            "Illegal encoding character usage \"%zz\" in URL path"
+        );
+        assert_eq!(url_err("ws://a b@h/"), "Illegal characters in URL user");
+        assert_eq!(
+            url_err("ws://a%4@h/"),
+            "Illegal encoding character usage \"%4\" in URL user"
+        );
+        // -strict 0 lets them through.
+        assert_eq!(parse_url("ws://h/a b", false).unwrap().target, "/a b");
+    }
+
+    #[test]
+    fn request_bytes() {
+        let r = Request {
+            target: "/chat?x=1".into(),
+            host: "example.com:8080".into(),
+            headers: vec![
+                ("X-One".into(), "1".into()),
+                ("connection".into(), "keep-alive".into()),
+                ("Bad Name".into(), "a\r\nb".into()),
+                ("X-One".into(), "2".into()),
+                ("Sec-WebSocket-Key".into(), "nope".into()),
+                ("".into(), "empty".into()),
+            ],
+            key: "dGhlIHNhbXBsZSBub25jZQ==".into(),
+            protocols: vec!["chat".into(), "superchat".into()],
+        };
+        assert_eq!(
+            String::from_utf8(r.to_bytes()).unwrap(),
+            "GET /chat?x=1 HTTP/1.1\r\nHost: example.com:8080\r\nX-One: 2\r\n\
+             connection: keep-alive, Upgrade\r\nBad-Name: ab\r\nUpgrade: websocket\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Protocol: chat, superchat\r\n\r\n"
+        );
+        let r = Request {
+            target: "/".into(),
+            host: "h".into(),
+            headers: vec![("Host".into(), "other".into())],
+            key: "k".into(),
+            protocols: vec![],
+        };
+        assert_eq!(
+            String::from_utf8(r.to_bytes()).unwrap(),
+            "GET / HTTP/1.1\r\nHost: other\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+             Sec-WebSocket-Key: k\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        let mut u = url("ws://[::1]:81/");
+        assert_eq!(host_header(&u), "[::1]:81");
+        u.default_port = true;
+        assert_eq!(host_header(&u), "[::1]");
+        assert_eq!(make_key([0; 16]), "AAAAAAAAAAAAAAAAAAAAAA==");
+    }
+
+    const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+    const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+
+    fn head(s: &str) -> (ResponseHead, usize) {
+        match parse_head(s.as_bytes()) {
+            Head::Complete(h, n) => (h, n),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn heads() {
+        let mut raw = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {ACCEPT}\r\n\r\n"
+        )
+        .into_bytes();
+        raw.extend_from_slice(b"\x81\x02hi");
+        let (h, n) = match parse_head(&raw) {
+            Head::Complete(h, n) => (h, n),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(&raw[n..], b"\x81\x02hi");
+        assert_eq!(h.ncode(), "101");
+        assert_eq!(h.headers.len(), 3);
+        assert_eq!(check_response(&h, KEY, &[]), Ok(String::new()));
+        // Every prefix is incomplete.
+        for i in 0..n {
+            assert_eq!(parse_head(&raw[..i]), Head::Incomplete, "{i}");
+        }
+        // Bare LF line ends, folded lines.
+        let (h, n) = head("HTTP/1.0 404 Not Found\nX: a\n  b\n\nbody");
+        assert_eq!(n, 33);
+        assert_eq!(h.headers, vec![("X".to_string(), "a b".to_string())]);
+        assert_eq!(
+            check_response(&h, KEY, &[]),
+            Err(Refusal::Status("404".into()))
+        );
+        let (h, _) = head("this is not HTTP\r\n\r\n");
+        assert_eq!(h.ncode(), "this is not HTTP");
+        let big = format!("HTTP/1.1 101 OK\r\nX: {}\r\n", "a".repeat(MAX_HEAD));
+        assert_eq!(parse_head(big.as_bytes()), Head::TooLarge);
+    }
+
+    fn check(extra: &str, offered: &[&str]) -> Result<String, Refusal> {
+        let raw = format!("HTTP/1.1 101 Switching Protocols\r\n{extra}\r\n");
+        let (h, _) = head(&raw);
+        let offered: Vec<String> = offered.iter().map(|s| s.to_string()).collect();
+        check_response(&h, KEY, &offered)
+    }
+
+    #[test]
+    fn validation() {
+        let ok = format!("upgrade: WebSocket\r\nconnection: keep-alive, upgrade\r\nsec-websocket-accept: {ACCEPT}\r\n");
+        assert_eq!(check(&ok, &[]), Ok(String::new()));
+        assert_eq!(
+            check(
+                &format!("{ok}Sec-WebSocket-Protocol: chat\r\n"),
+                &["superchat", "chat"]
+            ),
+            Ok("chat".into())
+        );
+        let invalid = |r: Result<String, Refusal>, what: &str| match r {
+            Err(Refusal::Invalid(m)) => assert!(m.contains(what), "{m}"),
+            other => panic!("{other:?}"),
+        };
+        invalid(
+            check(&format!("{ok}Sec-WebSocket-Protocol: chat\r\n"), &[]),
+            "\"chat\", which was not offered",
+        );
+        invalid(
+            check(
+                &format!("{ok}Sec-WebSocket-Protocol: a, b\r\n"),
+                &["a", "b"],
+            ),
+            "several",
+        );
+        invalid(
+            check(
+                &format!("{ok}Sec-WebSocket-Extensions: permessage-deflate\r\n"),
+                &[],
+            ),
+            "permessage-deflate",
+        );
+        invalid(
+            check(
+                &format!("Connection: Upgrade\r\nSec-WebSocket-Accept: {ACCEPT}\r\n"),
+                &[],
+            ),
+            "Upgrade: websocket",
+        );
+        invalid(
+            check(
+                &format!("Upgrade: websocket\r\nSec-WebSocket-Accept: {ACCEPT}\r\n"),
+                &[],
+            ),
+            "Connection: Upgrade",
+        );
+        invalid(
+            check("Upgrade: websocket\r\nConnection: Upgrade\r\n", &[]),
+            "no Sec-WebSocket-Accept",
+        );
+        invalid(
+            check(
+                "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: eHh4\r\n",
+                &[],
+            ),
+            "does not match",
+        );
+    }
+}

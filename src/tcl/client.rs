@@ -1,0 +1,435 @@
+//! `::websocket::open`: client WebSockets. The command parses its options
+//! and URL exactly as tcllib 1.6 does (through `http::geturl`), creates the
+//! connection's channel and registry entry (state CONNECTING, as tcllib's
+//! `New`), hands all network work to the engine and returns at once. The
+//! engine's verdict comes back as an event, turned here into the handler
+//! calls tcllib makes:
+//!
+//! - success: `connect {subprotocol}`;
+//! - an answer other than 101: `error "HTTP error code N when establishing
+//!   WebSocket connection with URL"`; as in tcllib the socket stays known,
+//!   in state CONNECTING, until the script closes it;
+//! - no answer at all (name not resolved, connection refused, server gone
+//!   before answering): the same `error` with an empty code, which is what
+//!   tcllib says (the cause is logged at notice level);
+//! - -timeout expired: `timeout "Timeout when connecting to URL"`, then the
+//!   `error` above with an empty code, then `disconnect`, as tcllib;
+//! - a 101 answer that breaks RFC 6455 4.1 (accept key, Upgrade and
+//!   Connection headers, subprotocol or extensions not offered): `error`
+//!   with the reason, then `disconnect`.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::c_int;
+use std::net::{IpAddr, SocketAddr};
+use std::rc::Rc;
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use tcl_sys::{tcl, Tcl_Obj};
+
+use super::channel::Channel;
+use super::client_channel::{self, ClientInfo, End};
+use super::commands::{disconnect, push};
+use super::ffi::{Interp, Obj, TCL_ERROR, TCL_OK};
+use super::log::{log, Level};
+use super::state::{self, Conn, ConnState};
+use crate::engine::connect::{ConnectFailure, ConnectRequest, Connected};
+use crate::engine::{self, frames, ConnId, Event};
+use crate::protocol::client_handshake::{self as hs, Request};
+
+type Args<'a> = &'a [*mut Tcl_Obj];
+
+thread_local! {
+    /// Client connections still opening, for their URL and channel data.
+    static OPENING: RefCell<HashMap<ConnId, Rc<ClientInfo>>> = RefCell::new(HashMap::new());
+}
+
+/// Option names tcllib's `open` lets through (`string match -nocase` on
+/// the name without its leading dashes).
+const ALLOWED: [&str; 12] = [
+    "bi", "bl", "ch", "he", "k", "m", "prog", "prot", "qu", "s", "ti", "ty",
+];
+
+/// `http::geturl`'s options; tcllib passes the allowed options it does not
+/// handle itself to it, which refuses any other spelling.
+const GETURL: [&str; 19] = [
+    "binary",
+    "blocksize",
+    "channel",
+    "command",
+    "handler",
+    "headers",
+    "keepalive",
+    "method",
+    "myaddr",
+    "progress",
+    "protocol",
+    "query",
+    "queryblocksize",
+    "querychannel",
+    "queryprogress",
+    "strict",
+    "timeout",
+    "type",
+    "validate",
+];
+
+fn arg(objv: Args, i: usize) -> Obj {
+    Obj::from_ptr(objv[i])
+}
+
+/// Runs a Tcl check on a value: `apply {v {expr ...}} $v` is true.
+fn tcl_check(interp: Interp, lambda: &str, v: &Obj) -> bool {
+    let r = interp.eval_global(&[Obj::from_str("::apply"), Obj::from_str(lambda), v.clone()]);
+    interp.reset_result();
+    matches!(r, Ok(o) if o.to_string_lossy() == "1")
+}
+
+/// What the options ask for.
+struct Opts {
+    headers: Vec<(String, String)>,
+    protocols: Vec<String>,
+    timeout: Option<Duration>,
+    myaddr: Option<String>,
+    strict: bool,
+}
+
+/// tcllib's option loop, then geturl's checks of what it is passed. Errors
+/// are left in the interpreter.
+fn parse_options(interp: Interp, url: &str, rest: Args) -> Result<Opts, c_int> {
+    let mut opts = Opts {
+        headers: Vec::new(),
+        protocols: Vec::new(),
+        timeout: None,
+        myaddr: None,
+        strict: true,
+    };
+    let mut protos = Obj::from_str("");
+    let mut geturl: Vec<(Obj, Obj)> = Vec::new();
+    for kv in rest.chunks(2) {
+        let k = arg(kv, 0);
+        let v = if kv.len() > 1 {
+            arg(kv, 1)
+        } else {
+            Obj::from_str("")
+        };
+        let ks = k.to_string_lossy();
+        let name = ks.trim_start_matches('-').to_lowercase();
+        if !ALLOWED.iter().any(|p| name.starts_with(p)) {
+            return Err(interp.error(&format!("{ks} is not a recognised option"), &[]));
+        }
+        if name.starts_with("he") {
+            // `array set HDR $v`: its error as is for an odd list.
+            if interp
+                .eval_global(&[
+                    Obj::from_str("::apply"),
+                    Obj::from_str("v {array set H $v}"),
+                    v.clone(),
+                ])
+                .is_err()
+            {
+                return Err(TCL_ERROR);
+            }
+            let items = v.elements(interp).map_err(|_| TCL_ERROR)?;
+            for pair in items.chunks(2) {
+                opts.headers
+                    .push((pair[0].to_string_lossy(), pair[1].to_string_lossy()));
+            }
+        } else if name.starts_with("prot") {
+            protos = v;
+        } else if name.starts_with("ti") {
+            if tcl_check(interp, "v {expr {[string is integer $v] && $v > 0}}", &v) {
+                opts.timeout = v.int().map(|ms| Duration::from_millis(ms as u64));
+            }
+        } else {
+            geturl.push((k, v));
+        }
+    }
+    // `join $protos ", "`
+    opts.protocols = protos
+        .elements(interp)
+        .map_err(|_| TCL_ERROR)?
+        .iter()
+        .map(Obj::to_string_lossy)
+        .collect();
+    let fail = |interp: Interp, msg: String| {
+        Err(interp.error(
+            &format!("Error while opening WebSocket connection to {url}: {msg}"),
+            &[],
+        ))
+    };
+    // http::geturl's own option checks. Of its options, only -myaddr and
+    // -strict mean something here; -binary, -blocksize, -channel,
+    // -keepalive, -method, -progress, -query, -queryblocksize,
+    // -querychannel, -queryprogress and -type are accepted and ignored
+    // (the request is always a GET without a body, on HTTP/1.1).
+    let mut query = false;
+    let mut querychannel = false;
+    for (k, v) in &geturl {
+        let ks = k.to_string_lossy();
+        let Some(name) = ks.strip_prefix('-').filter(|n| GETURL.contains(n)) else {
+            let usage = GETURL.map(|o| format!("-{o}")).join(", ");
+            return fail(interp, format!("Unknown option {ks}, can be: {usage}"));
+        };
+        let kind = match name {
+            "binary" | "strict" => Some("boolean"),
+            "blocksize" | "queryblocksize" => Some("integer"),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            let lambda = format!("v {{string is {kind} -strict $v}}");
+            if !tcl_check(interp, &lambda, v) {
+                let vs = v.to_string_lossy();
+                return fail(interp, format!("Bad value for {ks} ({vs}), must be {kind}"));
+            }
+        }
+        match name {
+            "myaddr" => opts.myaddr = Some(v.to_string_lossy()),
+            "strict" => opts.strict = v.boolean(interp).unwrap_or(true),
+            "query" => query = true,
+            "querychannel" => querychannel = true,
+            _ => {}
+        }
+    }
+    if query && querychannel {
+        return fail(
+            interp,
+            "Can't combine -query and -querychannel options!".into(),
+        );
+    }
+    Ok(opts)
+}
+
+pub fn open(interp: Interp, objv: Args) -> c_int {
+    if objv.len() < 3 {
+        return interp.wrong_args(objv, 1, "url handler ?arg ...?");
+    }
+    // A safe interpreter has no `socket` (tcllib's open fails there too):
+    // it must not reach the network through us.
+    // SAFETY: live interpreter.
+    if unsafe { tcl!(tcl_IsSafe(interp.0)) } != 0 {
+        return interp.error(
+            "websocket::open is not available in a safe interpreter",
+            &["SAFE"],
+        );
+    }
+    let url = arg(objv, 1).to_string_lossy();
+    let handler = arg(objv, 2);
+    let opts = match parse_options(interp, &url, &objv[3..]) {
+        Ok(o) => o,
+        Err(rc) => return rc,
+    };
+    let target = match hs::parse_url(&url, opts.strict) {
+        Ok(t) => t,
+        Err(e) => {
+            return interp.error(
+                &format!("Error while opening WebSocket connection to {url}: {}", e.0),
+                &[],
+            )
+        }
+    };
+    if target.secure {
+        return interp.error(
+            &format!(
+                "Error while opening WebSocket connection to {url}: Unsupported URL type \"{}\"",
+                target.scheme
+            ),
+            &["TLS", "UNSUPPORTED"],
+        );
+    }
+    // A -myaddr address that is not ours fails at once, as Tcl's socket
+    // command makes tcllib fail (binding is a local, non-blocking matter;
+    // names are resolved, and checked, by the engine).
+    if let Some(ip) = opts
+        .myaddr
+        .as_deref()
+        .and_then(|a| a.parse::<IpAddr>().ok())
+    {
+        if let Err(e) = try_bind(ip) {
+            return interp.error(
+                &format!(
+                    "Error while opening WebSocket connection to {url}: couldn't open socket: {}",
+                    posix_message(&e)
+                ),
+                &[],
+            );
+        }
+    }
+    let key = hs::make_key(frames::random_bytes::<16>());
+    let request = Request {
+        target: target.target.clone(),
+        host: hs::host_header(&target),
+        headers: opts.headers,
+        key: key.clone(),
+        protocols: opts.protocols.clone(),
+    };
+    let (mailbox, mut options) =
+        state::with(|r| (r.mailbox.clone(), r.interp(interp).defaults.clone()));
+    options.keepalive = Duration::ZERO; // clients do not ping unless asked
+    let (id, shared) = engine::engine().connect(ConnectRequest {
+        host: target.host.clone(),
+        port: target.port,
+        request: request.to_bytes(),
+        key,
+        protocols: opts.protocols,
+        myaddr: opts.myaddr,
+        timeout: opts.timeout,
+        mailbox,
+        options: options.clone(),
+        reverse: Some(super::netdb::reverse_lookup),
+    });
+    let info = Rc::new(ClientInfo {
+        id,
+        url: url.clone(),
+        ends: RefCell::new(None),
+    });
+    let name = client_channel::create(interp, info.clone());
+    let Some(chan) = Channel::lookup(interp, &name) else {
+        engine::engine().abort(id);
+        return TCL_ERROR;
+    };
+    chan.watch_close(id);
+    let sock = name.to_string_lossy();
+    let old = state::with(|r| r.remove_conn(interp, &sock));
+    if let Some(old) = old {
+        if let Some(ch) = old.channel {
+            ch.unwatch_close(old.id);
+        }
+        engine::engine().abort(old.id);
+    }
+    OPENING.with(|m| m.borrow_mut().insert(id, info));
+    let conn = Conn {
+        id,
+        name: name.clone(),
+        handler,
+        server: false,
+        state: ConnState::Connecting,
+        write_opcode: -1,
+        options,
+        shared,
+        channel: Some(chan),
+        // What tcllib's New says until the connection is up.
+        peer_ip: "0.0.0.0".into(),
+        sock_ip: "127.0.0.1".into(),
+        peer_name: None,
+        sock_name: None,
+    };
+    state::with(|r| {
+        r.by_id.insert(id, (interp, sock.clone()));
+        r.interp(interp).conns.insert(sock.clone(), conn);
+    });
+    log(interp, Level::DEBUG, || {
+        format!("Opening WebSocket connection to {url} as {sock}")
+    });
+    interp.set_result(name);
+    TCL_OK
+}
+
+/// Binds a throw-away TCP socket to `ip`.
+fn try_bind(ip: IpAddr) -> std::io::Result<()> {
+    let addr = SocketAddr::new(ip, 0);
+    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    sock.bind(&SockAddr::from(addr))
+}
+
+/// An OS error as Tcl words it ("connection refused").
+fn posix_message(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    let s = match s.find(" (os error") {
+        Some(i) => &s[..i],
+        None => &s,
+    };
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// The channel of a client WebSocket was closed: forget its opening data.
+pub fn forget(id: ConnId) {
+    let _ = OPENING.try_with(|m| m.borrow_mut().remove(&id));
+}
+
+fn end(addr: std::net::SocketAddr, host: &str) -> End {
+    End {
+        ip: addr.ip().to_string(),
+        host: host.to_owned(),
+        port: addr.port(),
+    }
+}
+
+/// The engine's verdict on a connection being opened.
+pub fn deliver(interp: Interp, sock: &str, ev: Event) {
+    let Some(id) = state::with(|r| r.conn(interp, sock).map(|c| c.id)) else {
+        return;
+    };
+    let Some(info) = OPENING.with(|m| m.borrow_mut().remove(&id)) else {
+        return;
+    };
+    let url = info.url.clone();
+    match ev {
+        Event::Connected(c) => connected(interp, sock, &info, *c),
+        Event::ConnectFailed(why) => {
+            let error = |code: &str| {
+                Obj::from_str(&format!(
+                    "HTTP error code {code} when establishing WebSocket connection with {url}"
+                ))
+            };
+            match why {
+                ConnectFailure::Status(code) => push(interp, sock, "error", error(&code)),
+                ConnectFailure::Io(why) => {
+                    log(interp, Level::NOTICE, || {
+                        format!("Cannot connect to {url}: {why}")
+                    });
+                    push(interp, sock, "error", error(""));
+                }
+                ConnectFailure::Timeout => {
+                    push(
+                        interp,
+                        sock,
+                        "timeout",
+                        Obj::from_str(&format!("Timeout when connecting to {url}")),
+                    );
+                    push(interp, sock, "error", error(""));
+                    disconnect(interp, sock);
+                }
+                ConnectFailure::Invalid(why) => {
+                    log(interp, Level::ERROR, || {
+                        format!("Security handshake failed with {url}: {why}")
+                    });
+                    let msg = format!(
+                        "Handshake error when establishing WebSocket connection with {url}: {why}"
+                    );
+                    push(interp, sock, "error", Obj::from_str(&msg));
+                    disconnect(interp, sock);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn connected(interp: Interp, sock: &str, info: &ClientInfo, c: Connected) {
+    *info.ends.borrow_mut() = Some((end(c.peer, &c.peer_name), end(c.local, &c.local_name)));
+    let ok = state::with(|r| match r.conn(interp, sock) {
+        Some(conn) if conn.state == ConnState::Connecting => {
+            conn.state = ConnState::Connected;
+            conn.peer_ip = c.peer.ip().to_string();
+            conn.sock_ip = c.local.ip().to_string();
+            // As tcllib's takeover: the host names of the two ends.
+            conn.peer_name = Some(Obj::from_str(&c.peer_name));
+            conn.sock_name = Some(Obj::from_str(&c.local_name));
+            true
+        }
+        _ => false,
+    });
+    if !ok {
+        return;
+    }
+    push(interp, sock, "connect", Obj::from_str(&c.protocol));
+    log(interp, Level::DEBUG, || {
+        format!("{sock} has been registered as a client WebSocket")
+    });
+}

@@ -42,7 +42,7 @@ stage() {
 
 stage rust cargo test --release -p tcl-websocket -p tcl-sys
 stage tcl86 env TCLLIBPATH="$root/build/lib" tclsh tests/all.tcl -constraints "rfc ours"
-stage tcl9 env TCLLIBPATH="$root/build/tcl9/lib" TCL9_0_TM_PATH="$TCL9/usr/lib/tcl9.0/tcl9" "$TCL9/tclsh9.0" tests/all.tcl -constraints "rfc ours"
+stage tcl9 env TCLLIBPATH="$root/build/tcl9/lib" TCLSH="$TCL9/tclsh9.0" TCL9_0_TM_PATH="$TCL9/usr/lib/tcl9.0/tcl9" "$TCL9/tclsh9.0" tests/all.tcl -constraints "rfc ours"
 stage diff env OURS_LIB="$root/build/lib" bash tests/diff/run.sh
 stage diff9 env OURS_LIB="$root/build/tcl9/lib" TCLSH="$TCL9/tclsh9.0" bash tests/diff/run.sh
 stage autobahn env TCLLIBPATH="$root/build/lib" REPORTS="$out/autobahn" \

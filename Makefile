@@ -25,7 +25,7 @@ SHARED     ?= ../shared
 
 export CARGO_TARGET_DIR := $(TARGET_DIR)
 
-.PHONY: all build deps venv demo test test-rust test-tcl test-tcl9 test-diff test-autobahn \
+.PHONY: all build deps venv demo test test-rust fuzz test-tcl test-tcl9 test-diff test-autobahn \
         lint install clean
 
 all: build
@@ -78,6 +78,11 @@ test-all:
 
 test-rust:
 	cargo test -p tcl-websocket --lib
+
+# Fuzz the protocol core for FUZZ_SECONDS (a short pass runs in make test).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) cargo test --release -p tcl-websocket --lib fuzz_for_duration -- --nocapture
 
 lint:
 	cargo fmt --all -- --check

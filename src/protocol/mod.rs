@@ -8,7 +8,11 @@ pub mod frame;
 pub mod handshake;
 pub mod mask;
 pub mod message;
+pub mod proxy;
 pub mod utf8;
+
+#[cfg(test)]
+mod fuzz;
 
 /// Which end of the connection we are: decides masking in both directions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 
 use std::ffi::{c_int, c_void, CString};
 use std::net::TcpStream;
-use std::os::fd::{BorrowedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 
 use tcl_sys::{tcl, Tcl_Channel, Tcl_DString, Tcl_Size};
 
@@ -152,13 +152,39 @@ impl Channel {
         }
     }
 
-    /// Closes the channel as the `close` command would (errors ignored).
+    /// Closes the channel as the `close` command would (errors ignored),
+    /// leaving the socket to the engine, which may still be in its closing
+    /// handshake: Tcl 9 shuts the read side of a socket down before closing
+    /// it, and that would reach the engine's duplicate too. So the
+    /// channel's descriptor is first pointed at a spare local socket.
     pub fn close(self, interp: Interp) {
+        if self.type_name() == "tcp" {
+            self.detach_socket();
+        }
         let saved = interp.result();
         // SAFETY: the channel is registered in `interp`; after this call
         // the handle is not used again.
         unsafe { tcl!(tcl_UnregisterChannel(interp.0, self.0)) };
         interp.set_result(saved);
+    }
+}
+
+impl Channel {
+    fn detach_socket(self) {
+        let mut handle: *mut c_void = std::ptr::null_mut();
+        // SAFETY: live channel; for a "tcp" channel the handle is its fd.
+        let rc = unsafe {
+            tcl!(tcl_GetChannelHandle(self.0, tcl_sys::TCL_READABLE as c_int, &mut handle))
+        };
+        let Ok((spare, _other_end)) = std::os::unix::net::UnixStream::pair() else {
+            return;
+        };
+        if rc == TCL_OK {
+            // SAFETY: both descriptors are open; dup2 swaps what the
+            // channel's descriptor number refers to, and Tcl watches no
+            // events on it (takeover removed them).
+            unsafe { libc::dup2(spare.as_raw_fd(), handle as isize as RawFd) };
+        }
     }
 }
 

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Every test of the project, as `make test` runs it (after building the
 # package for Tcl 8.6 into build/lib and for Tcl 9 into build/tcl9/lib):
+#   0. make install into a scratch DESTDIR loads in a plain tclsh
 #   1. Rust unit and property tests (protocol core, engine pieces)
 #   2. tcltest suites against independent peers, Tcl 8.6
 #   3. the same suites under Tcl 9
 #   4. differential transcripts: the reference tcllib 1.6 and ours (8.6, 9)
 #   5. Autobahn|Testsuite, server side (cases 1.* to 10.*)
+#   6. tcllib's own websocket.test, unchanged, against a local echo server
+#      (tests/tcllib/run.sh), Tcl 8.6 and Tcl 9
+#   7. Autobahn|Testsuite, client side (1.* to 10.*, 9.* apart, split)
 # Each stage ends with an "N passed, M failed" line; the last line sums them.
 set -u
 cd "$(dirname "$0")/.."
@@ -40,6 +44,7 @@ stage() {
   echo "--- $name: $p passed, $f failed (exit $rc)"
 }
 
+stage install bash tests/install-check.sh
 stage rust cargo test --release -p tcl-websocket -p tcl-sys
 stage tcl86 env TCLLIBPATH="$root/build/lib" tclsh tests/all.tcl -constraints "rfc ours"
 stage tcl9 env TCLLIBPATH="$root/build/tcl9/lib" TCLSH="$TCL9/tclsh9.0" TCL9_0_TM_PATH="$TCL9/usr/lib/tcl9.0/tcl9" "$TCL9/tclsh9.0" tests/all.tcl -constraints "rfc ours"
@@ -47,6 +52,10 @@ stage diff env OURS_LIB="$root/build/lib" bash tests/diff/run.sh
 stage diff9 env OURS_LIB="$root/build/tcl9/lib" TCLSH="$TCL9/tclsh9.0" bash tests/diff/run.sh
 stage autobahn env TCLLIBPATH="$root/build/lib" REPORTS="$out/autobahn" \
   bash ../shared/tools/autobahn/run-server.sh "1.*,2.*,3.*,4.*,5.*,6.*,7.*,9.*,10.*"
+stage tcllib env TCLLIBPATH="$root/build/lib" bash tests/tcllib/run.sh
+stage tcllib9 env TCLLIBPATH="$root/build/tcl9/lib" TCLSH="$TCL9/tclsh9.0" bash tests/tcllib/run.sh
+stage autobahn-client env TCLLIBPATH="$root/build/lib" REPORTS="$out/autobahn-client" \
+  bash tests/autobahn-client.sh
 
 echo
 if [ ${#failed_stages[@]} -gt 0 ]; then echo "failed stages: ${failed_stages[*]}"; fi

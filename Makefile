@@ -31,10 +31,11 @@ export CARGO_TARGET_DIR := $(TARGET_DIR)
 all: build
 
 # ---------------------------------------------------------------- setup
-# System packages a fresh machine lacks: libclang for bindgen, Tcl headers.
+# System packages a fresh machine lacks: libclang for bindgen, Tcl headers,
+# the openssl command line (the TLS tests make their certificates with it).
 deps:
 	@missing=""; \
-	for p in libclang-dev tcl-dev tcl8.6-dev; do \
+	for p in libclang-dev tcl-dev tcl8.6-dev openssl; do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -53,7 +54,8 @@ venv: $(PY)
 build: deps
 	cargo build $(CARGO_FLAGS) -p tcl-websocket
 	mkdir -p $(PKGDIR)
-	cp $(TARGET_DIR)/$(PROFILE)/$(LIBFILE) $(PKGDIR)/$(LIBFILE)
+	@# A new file, not an overwrite: processes using the old one keep it.
+	install -m 755 $(TARGET_DIR)/$(PROFILE)/$(LIBFILE) $(PKGDIR)/$(LIBFILE)
 	sed -e 's/@VERSION@/$(VERSION)/g' -e 's/@LIBFILE@/$(LIBFILE)/g' pkgIndex.tcl.in > $(PKGDIR)/pkgIndex.tcl
 
 # The same package built against Tcl 9 headers, in its own folders.
@@ -63,7 +65,8 @@ build9: deps
 
 install: build
 	mkdir -p $(INSTALLDIR)
-	cp $(PKGDIR)/$(LIBFILE) $(PKGDIR)/pkgIndex.tcl $(INSTALLDIR)/
+	install -m 755 $(PKGDIR)/$(LIBFILE) $(INSTALLDIR)/
+	install -m 644 $(PKGDIR)/pkgIndex.tcl $(INSTALLDIR)/
 
 # ---------------------------------------------------------------- demo
 demo: build venv
@@ -90,3 +93,4 @@ lint:
 
 clean:
 	rm -rf $(BUILD) target
+

@@ -15,6 +15,7 @@ use super::frames::{self, OP_CLOSE, OP_PING, OP_PONG};
 use super::mailbox::{Event, Mailbox};
 use super::options::{Options, INBOX_HIGH_WATER};
 use super::timers::Timers;
+use super::transport::{TlsSession, Transport};
 use super::{ConnId, Registration, Shared};
 use crate::protocol::close;
 use crate::protocol::message::{Incoming, Limits, MessageReader};
@@ -51,7 +52,7 @@ enum State {
 
 pub(super) struct Conn {
     id: ConnId,
-    pub(super) stream: TcpStream,
+    pub(super) stream: Transport,
     role: Role,
     reader: MessageReader,
     mailbox: Arc<Mailbox>,
@@ -86,14 +87,19 @@ impl Conn {
         id: ConnId,
         shared: Arc<Shared>,
         reg: Registration,
+        tls: Option<Box<TlsSession>>,
         now: Instant,
     ) -> io::Result<Conn> {
         reg.stream.set_nonblocking(true)?;
         let _ = reg.stream.set_nodelay(true);
         let limits = limits(&reg.options);
+        let tcp = TcpStream::from_std(reg.stream);
         let mut conn = Conn {
             id,
-            stream: TcpStream::from_std(reg.stream),
+            stream: match tls {
+                None => Transport::plain(tcp),
+                Some(session) => Transport::tls(tcp, *session),
+            },
             role: reg.role,
             reader: MessageReader::new(reg.role, limits),
             mailbox: reg.mailbox,
@@ -422,6 +428,17 @@ impl Conn {
                 Ok(written) => self.advance(written),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    self.lost();
+                    return;
+                }
+            }
+        }
+        if self.out.is_empty() && self.state != State::Dead {
+            // TLS records made from frames already taken, not yet written.
+            match self.stream.flush_pending() {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(_) => {
                     self.lost();
                     return;

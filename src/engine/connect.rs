@@ -1,6 +1,7 @@
 //! Client connections before they are WebSockets (`::websocket::open`):
 //! name resolution on a short-lived helper thread, non-blocking connects to
-//! each resolved address in turn, the HTTP upgrade request and the check of
+//! each resolved address in turn, a CONNECT tunnel when a proxy is used,
+//! the TLS handshake for wss://, the HTTP upgrade request and the check of
 //! the server's answer. Nothing here blocks the I/O thread or Tcl's.
 //!
 //! Once the handshake succeeds the socket becomes an ordinary client
@@ -20,8 +21,10 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use super::mailbox::{Event, Mailbox};
 use super::options::Options;
 use super::timers::Timers;
+use super::transport::{tls_error, TlsSession, Transport};
 use super::{Cmd, ConnId, Registration, Shared};
 use crate::protocol::client_handshake::{check_response, parse_head, Head, Refusal};
+use crate::protocol::proxy::{self, Answer, Proxy};
 use crate::protocol::Role;
 
 /// Longest wait for the reverse lookups of the two ends once the handshake
@@ -50,6 +53,16 @@ pub struct ConnectRequest {
     pub options: Options,
     /// Names the two ends once connected (None: addresses only).
     pub reverse: Option<ReverseLookup>,
+    /// wss://: the TLS configuration and the name the certificate must bear.
+    pub tls: Option<TlsTarget>,
+    /// Connect through this HTTP proxy (a CONNECT tunnel to host:port).
+    pub proxy: Option<Proxy>,
+}
+
+/// How to secure a connection.
+pub struct TlsTarget {
+    pub config: Arc<rustls::ClientConfig>,
+    pub name: rustls::pki_types::ServerName<'static>,
 }
 
 /// A successful opening handshake.
@@ -76,6 +89,22 @@ pub enum ConnectFailure {
     Invalid(String),
     /// The -timeout expired first.
     Timeout,
+    /// The TLS session failed: a certificate not trusted or not for the
+    /// host, a client certificate refused... (readable reason).
+    Tls(String),
+    /// The proxy refused the tunnel: the code (`http::ncode`) and its
+    /// status line.
+    ProxyRefused { code: String, status_line: String },
+}
+
+impl ConnectFailure {
+    /// A failed read or write: a TLS failure says why, others are I/O.
+    fn from_io(e: &io::Error) -> ConnectFailure {
+        match tls_error(e) {
+            Some(t) => ConnectFailure::Tls(super::tls::describe(t)),
+            None => ConnectFailure::Io(e.to_string()),
+        }
+    }
 }
 
 /// Results of the helper threads, posted back to the loop.
@@ -90,13 +119,22 @@ pub(crate) enum Input {
     },
 }
 
-/// A connection ready to become a WebSocket.
-pub(super) type Done = (ConnId, Arc<Shared>, Box<Registration>);
+/// A connection ready to become a WebSocket (with its TLS session).
+pub(super) type Done = (
+    ConnId,
+    Arc<Shared>,
+    Box<Registration>,
+    Option<Box<TlsSession>>,
+);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     Resolving,
     Connecting,
+    /// Sending CONNECT to the proxy and reading its answer.
+    Proxy,
+    /// The TLS handshake.
+    Tls,
     Handshake,
     /// Handshake done; waiting (briefly) for the names of the two ends.
     Naming {
@@ -114,8 +152,12 @@ struct Pending {
     last_error: Option<String>,
     /// The address being connected to.
     current: Option<SocketAddr>,
-    stream: Option<TcpStream>,
+    stream: Option<Transport>,
     written: usize,
+    /// The CONNECT request for the proxy.
+    tunnel: Vec<u8>,
+    /// TLS: whether the server asked for a client certificate.
+    cert_request: Option<super::tls::CertRequest>,
     input: Vec<u8>,
     /// The handshake's result: subprotocol and bytes after the answer.
     done: Option<(String, Vec<u8>)>,
@@ -154,7 +196,7 @@ impl Connecting {
         if let Some(at) = deadline {
             timers.add(at, id);
         }
-        let literal = req.host.parse::<IpAddr>().ok();
+        let literal = dial(&req).0.parse::<IpAddr>().ok();
         let local_literal = match &req.myaddr {
             None => Some(None),
             Some(a) => a.parse::<IpAddr>().ok().map(Some),
@@ -170,6 +212,8 @@ impl Connecting {
             current: None,
             stream: None,
             written: 0,
+            tunnel: Vec::new(),
+            cert_request: None,
             input: Vec::new(),
             done: None,
             ends: None,
@@ -177,14 +221,15 @@ impl Connecting {
         };
         if let (Some(ip), Some(local)) = (literal, local_literal) {
             // Addresses only: nothing to resolve.
-            p.addrs.push_back(SocketAddr::new(ip, p.req.port));
+            p.addrs.push_back(SocketAddr::new(ip, dial(&p.req).1));
             p.binds.extend(local.map(|ip| SocketAddr::new(ip, 0)));
             let step = p.try_next(id, registry);
             self.map.insert(id, p);
             self.after(id, step, now, registry, timers);
             return;
         }
-        let (host, port, myaddr) = (p.req.host.clone(), p.req.port, p.req.myaddr.clone());
+        let (host, port) = dial(&p.req);
+        let (host, port, myaddr) = (host.to_owned(), port, p.req.myaddr.clone());
         let spawned = std::thread::Builder::new()
             .name("websocket-dns".into())
             .spawn(move || {
@@ -217,7 +262,7 @@ impl Connecting {
                 match (target, local.transpose()) {
                     (Err(e), _) => Step::Fail(ConnectFailure::Io(format!(
                         "cannot resolve \"{}\": {e}",
-                        p.req.host
+                        dial(&p.req).0
                     ))),
                     (_, Err(e)) => Step::Fail(ConnectFailure::Io(format!(
                         "cannot resolve -myaddr \"{}\": {e}",
@@ -256,6 +301,12 @@ impl Connecting {
         let mut step = Step::Wait;
         if p.phase == Phase::Connecting && (readable || writable) {
             step = p.check_connected(id, registry);
+        }
+        if matches!(step, Step::Wait) && p.phase == Phase::Proxy {
+            step = p.proxy();
+        }
+        if matches!(step, Step::Wait) && p.phase == Phase::Tls {
+            step = p.tls_handshake();
         }
         if matches!(step, Step::Wait) && p.phase == Phase::Handshake {
             step = p.handshake();
@@ -333,13 +384,22 @@ impl Connecting {
     }
 }
 
+/// Where the TCP connection goes: the proxy, else the server.
+fn dial(req: &ConnectRequest) -> (&str, u16) {
+    match &req.proxy {
+        Some(p) => (&p.host, p.port),
+        None => (&req.host, req.port),
+    }
+}
+
 impl Pending {
     /// Starts a connect to the next address; fails when none is left.
     fn try_next(&mut self, id: ConnId, registry: &Registry) -> Step {
         self.drop_stream(registry);
         while let Some(addr) = self.addrs.pop_front() {
             match self.start_connect(addr) {
-                Ok(mut stream) => {
+                Ok(stream) => {
+                    let mut stream = Transport::plain(stream);
                     if let Err(e) = registry.register(
                         &mut stream,
                         Token(id.0 as usize),
@@ -359,7 +419,7 @@ impl Pending {
         let why = self
             .last_error
             .take()
-            .unwrap_or_else(|| format!("no address for \"{}\"", self.req.host));
+            .unwrap_or_else(|| format!("no address for \"{}\"", dial(&self.req).0));
         Step::Fail(ConnectFailure::Io(why))
     }
 
@@ -412,7 +472,13 @@ impl Pending {
         };
         let _ = stream.set_nodelay(true);
         self.ends = Some((peer, local));
-        self.phase = Phase::Handshake;
+        self.written = 0;
+        if let Some(p) = &self.req.proxy {
+            self.phase = Phase::Proxy;
+            self.tunnel = proxy::connect_request(&self.req.host, self.req.port, p.auth.as_deref());
+        } else if let Err(why) = self.start_tls() {
+            return Step::Fail(why);
+        }
         if let Some(reverse) = self.req.reverse {
             let spawned = std::thread::Builder::new()
                 .name("websocket-dns".into())
@@ -430,6 +496,113 @@ impl Pending {
         Step::Wait
     }
 
+    /// TCP (or the tunnel) is up: TLS next for wss://, else the request.
+    fn start_tls(&mut self) -> Result<(), ConnectFailure> {
+        let Some(tls) = &self.req.tls else {
+            self.phase = Phase::Handshake;
+            return Ok(());
+        };
+        let (session, request) = super::tls::session(&tls.config, tls.name.clone())
+            .map_err(|e| ConnectFailure::Tls(super::tls::describe(&e)))?;
+        self.cert_request = Some(request);
+        let Some(stream) = self.stream.take() else {
+            return Ok(());
+        };
+        let (tcp, _) = stream.into_parts();
+        self.stream = Some(Transport::tls(tcp, session));
+        self.phase = Phase::Tls;
+        Ok(())
+    }
+
+    /// Asks the proxy for a tunnel and reads its answer.
+    fn proxy(&mut self) -> Step {
+        let Some(stream) = self.stream.as_mut() else {
+            return Step::Wait;
+        };
+        let proxy_name = self
+            .req
+            .proxy
+            .as_ref()
+            .map(|p| proxy::authority(&p.host, p.port))
+            .unwrap_or_default();
+        while self.written < self.tunnel.len() {
+            match stream.write(&self.tunnel[self.written..]) {
+                Ok(0) => return Step::Fail(ConnectFailure::Io("connection lost".into())),
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Wait,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Step::Fail(ConnectFailure::Io(e.to_string())),
+            }
+        }
+        // Byte by byte up to the blank line: what follows is the server's.
+        let mut eof = false;
+        loop {
+            let mut b = [0u8; 1];
+            match stream.read(&mut b) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(_) => {
+                    self.input.push(b[0]);
+                    if self.input.ends_with(b"\n\n") || self.input.ends_with(b"\n\r\n") {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Step::Fail(ConnectFailure::Io(e.to_string())),
+            }
+        }
+        match proxy::parse_answer(&self.input) {
+            Answer::Incomplete if eof => Step::Fail(ConnectFailure::Io(format!(
+                "the proxy {proxy_name} closed the connection before answering"
+            ))),
+            Answer::Incomplete => Step::Wait,
+            Answer::Invalid(why) => {
+                Step::Fail(ConnectFailure::Io(format!("proxy {proxy_name}: {why}")))
+            }
+            Answer::Refused { code, status_line } => {
+                Step::Fail(ConnectFailure::ProxyRefused { code, status_line })
+            }
+            Answer::Open(_) => {
+                self.input.clear();
+                self.written = 0;
+                match self.start_tls() {
+                    Ok(()) => Step::Wait,
+                    Err(why) => Step::Fail(why),
+                }
+            }
+        }
+    }
+
+    /// Drives the TLS handshake; the request follows at once.
+    fn tls_handshake(&mut self) -> Step {
+        let Some(stream) = self.stream.as_mut() else {
+            return Step::Wait;
+        };
+        match stream.handshake() {
+            Ok(true) => {
+                self.phase = Phase::Handshake;
+                Step::Wait
+            }
+            Ok(false) => Step::Wait,
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Step::Fail(ConnectFailure::Tls(
+                self.silent_end().unwrap_or_else(|| {
+                    "the server closed the connection during the TLS handshake \
+                     (is it a TLS server?)"
+                        .into()
+                }),
+            )),
+            Err(e) => Step::Fail(ConnectFailure::from_io(&e)),
+        }
+    }
+
+    /// TLS: why the server may have ended the connection without a word.
+    fn silent_end(&self) -> Option<String> {
+        self.cert_request.as_ref()?.explain_end()
+    }
+
     /// Writes what is left of the request and reads the answer.
     fn handshake(&mut self) -> Step {
         let Some(stream) = self.stream.as_mut() else {
@@ -441,7 +614,7 @@ impl Pending {
                 Ok(n) => self.written += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Step::Fail(ConnectFailure::Io(e.to_string())),
+                Err(e) => return Step::Fail(ConnectFailure::from_io(&e)),
             }
         }
         let mut buf = [0u8; 16 * 1024];
@@ -455,7 +628,7 @@ impl Pending {
                 Ok(n) => self.input.extend_from_slice(&buf[..n]),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Step::Fail(ConnectFailure::Io(e.to_string())),
+                Err(e) => return Step::Fail(ConnectFailure::from_io(&e)),
             }
         }
         match parse_head(&self.input) {
@@ -473,9 +646,12 @@ impl Pending {
             Head::TooLarge => Step::Fail(ConnectFailure::Invalid(
                 "the server's answer is too large".into(),
             )),
-            Head::Incomplete if eof => Step::Fail(ConnectFailure::Io(
-                "the server closed the connection before answering".into(),
-            )),
+            Head::Incomplete if eof => match self.silent_end() {
+                Some(why) if self.input.is_empty() => Step::Fail(ConnectFailure::Tls(why)),
+                _ => Step::Fail(ConnectFailure::Io(
+                    "the server closed the connection before answering".into(),
+                )),
+            },
             Head::Incomplete => Step::Wait,
         }
     }
@@ -491,6 +667,7 @@ impl Pending {
     fn into_conn(mut self, id: ConnId, registry: &Registry) -> Option<Done> {
         let mut stream = self.stream.take()?;
         let _ = registry.deregister(&mut stream);
+        let (stream, tls) = stream.into_parts();
         let stream = std::net::TcpStream::from(stream);
         let (protocol, rest) = self.done.take()?;
         let (peer, local) = self.ends?;
@@ -517,6 +694,7 @@ impl Pending {
                 mailbox: req.mailbox,
                 options: req.options,
             }),
+            tls,
         ))
     }
 }
@@ -581,6 +759,8 @@ mod tests {
             mailbox: mb,
             options: Options::server_default(),
             reverse: None,
+            tls: None,
+            proxy: None,
         }
     }
 

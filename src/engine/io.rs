@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
@@ -10,7 +11,8 @@ use mio::{Events, Interest, Poll, Token};
 use super::conn::Conn;
 use super::connect::{Connecting, Done};
 use super::timers::Timers;
-use super::{Cmd, ConnId, WAKER};
+use super::transport::TlsSession;
+use super::{Cmd, ConnId, Registration, Shared, WAKER};
 
 const READ_BUF: usize = 64 * 1024;
 
@@ -133,34 +135,7 @@ impl Loop {
     /// Runs one command; true for shutdown.
     fn command(&mut self, cmd: Cmd, now: Instant) -> bool {
         match cmd {
-            Cmd::Register(id, shared, reg) => {
-                let mut conn = match Conn::new(id, shared, *reg, now) {
-                    Ok(c) => c,
-                    Err(_) => return false,
-                };
-                let token = Token(id.0 as usize);
-                if self
-                    .poll
-                    .registry()
-                    .register(
-                        &mut conn.stream,
-                        token,
-                        Interest::READABLE | Interest::WRITABLE,
-                    )
-                    .is_err()
-                {
-                    conn.finish();
-                    return false;
-                }
-                conn.schedule_keepalive(now, &mut self.timers);
-                self.conns.insert(id, conn);
-                // Readiness is edge-triggered: read what is already there.
-                self.with(id, |c, lp| {
-                    if c.on_readable(now, &mut lp.buf) {
-                        lp.again.push(id);
-                    }
-                });
-            }
+            Cmd::Register(id, shared, reg) => self.register(id, shared, *reg, None, now),
             // A connection already gone drops the frame; its Tcl side hears so.
             Cmd::Send(id, frame) => self.with(id, |c, _| c.send(frame, now)),
             Cmd::Close(id, payload) => {
@@ -198,10 +173,47 @@ impl Loop {
         false
     }
 
+    /// Starts serving a connection (over TLS when a session is given).
+    fn register(
+        &mut self,
+        id: ConnId,
+        shared: Arc<Shared>,
+        reg: Registration,
+        tls: Option<Box<TlsSession>>,
+        now: Instant,
+    ) {
+        let mut conn = match Conn::new(id, shared, reg, tls, now) {
+            Ok(c) => c,
+            Err(_) => return,
+        };
+        let token = Token(id.0 as usize);
+        if self
+            .poll
+            .registry()
+            .register(
+                &mut conn.stream,
+                token,
+                Interest::READABLE | Interest::WRITABLE,
+            )
+            .is_err()
+        {
+            conn.finish();
+            return;
+        }
+        conn.schedule_keepalive(now, &mut self.timers);
+        self.conns.insert(id, conn);
+        // Readiness is edge-triggered: read what is already there.
+        self.with(id, |c, lp| {
+            if c.on_readable(now, &mut lp.buf) {
+                lp.again.push(id);
+            }
+        });
+    }
+
     /// A client connection finished its handshake: serve it like any other.
     fn connected(&mut self, done: Option<Done>, now: Instant) {
-        if let Some((id, shared, reg)) = done {
-            self.command(Cmd::Register(id, shared, reg), now);
+        if let Some((id, shared, reg, tls)) = done {
+            self.register(id, shared, *reg, tls, now);
         }
     }
 

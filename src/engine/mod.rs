@@ -9,6 +9,8 @@ mod io;
 pub mod mailbox;
 pub mod options;
 mod timers;
+pub mod tls;
+pub mod transport;
 
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

@@ -8,6 +8,7 @@ pub mod frame;
 pub mod handshake;
 pub mod mask;
 pub mod message;
+pub mod proxy;
 pub mod utf8;
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ use tcl_sys::{tcl, Tcl_Obj};
 
 use super::channel::Channel;
 use super::client_channel::{self, ClientInfo, End};
+use super::client_extra::{self, Extras};
 use super::commands::{disconnect, push};
 use super::ffi::{Interp, Obj, TCL_ERROR, TCL_OK};
 use super::log::{log, Level};
@@ -93,6 +94,8 @@ struct Opts {
     timeout: Option<Duration>,
     myaddr: Option<String>,
     strict: bool,
+    /// Our additions (TLS, proxy).
+    extras: Extras,
 }
 
 /// tcllib's option loop, then geturl's checks of what it is passed. Errors
@@ -104,6 +107,7 @@ fn parse_options(interp: Interp, url: &str, rest: Args) -> Result<Opts, c_int> {
         timeout: None,
         myaddr: None,
         strict: true,
+        extras: Extras::default(),
     };
     let mut protos = Obj::from_str("");
     let mut geturl: Vec<(Obj, Obj)> = Vec::new();
@@ -115,6 +119,16 @@ fn parse_options(interp: Interp, url: &str, rest: Args) -> Result<Opts, c_int> {
             Obj::from_str("")
         };
         let ks = k.to_string_lossy();
+        // Ours first: tcllib's filter would refuse them.
+        if let Some(which) = client_extra::ours(&ks) {
+            if let Err(msg) = opts.extras.set(interp, which, &ks, &v) {
+                return Err(interp.error(
+                    &format!("Error while opening WebSocket connection to {url}: {msg}"),
+                    &[],
+                ));
+            }
+            continue;
+        }
         let name = ks.trim_start_matches('-').to_lowercase();
         if !ALLOWED.iter().any(|p| name.starts_with(p)) {
             return Err(interp.error(&format!("{ks} is not a recognised option"), &[]));
@@ -229,14 +243,32 @@ pub fn open(interp: Interp, objv: Args) -> c_int {
             )
         }
     };
-    if target.secure {
-        return interp.error(
-            &format!(
-                "Error while opening WebSocket connection to {url}: Unsupported URL type \"{}\"",
-                target.scheme
-            ),
-            &["TLS", "UNSUPPORTED"],
-        );
+    let tls = if target.secure {
+        match client_extra::tls_target(&opts.extras, &target.host) {
+            Ok(t) => Some(t),
+            Err(msg) => {
+                return interp.error(
+                    &format!("Error while opening WebSocket connection to {url}: {msg}"),
+                    &["TLS"],
+                )
+            }
+        }
+    } else {
+        None
+    };
+    let proxy = match client_extra::proxy_for(interp, &opts.extras, &target.host) {
+        Ok(p) => p,
+        Err(msg) => {
+            return interp.error(
+                &format!("Error while opening WebSocket connection to {url}: {msg}"),
+                &[],
+            )
+        }
+    };
+    if tls.is_some() && opts.extras.tls.insecure {
+        log(interp, Level::WARN, || {
+            format!("-insecure: the certificate of {url} will not be verified")
+        });
     }
     // A -myaddr address that is not ours fails at once, as Tcl's socket
     // command makes tcllib fail (binding is a local, non-blocking matter;
@@ -278,6 +310,8 @@ pub fn open(interp: Interp, objv: Args) -> c_int {
         mailbox,
         options: options.clone(),
         reverse: Some(super::netdb::reverse_lookup),
+        tls,
+        proxy,
     });
     let info = Rc::new(ClientInfo {
         id,
@@ -394,6 +428,25 @@ pub fn deliver(interp: Interp, sock: &str, ev: Event) {
                     );
                     push(interp, sock, "error", error(""));
                     disconnect(interp, sock);
+                }
+                ConnectFailure::Tls(why) => {
+                    // As a failed connection (tcllib with tls::socket says
+                    // "HTTP error code " and keeps the socket), with the
+                    // reason.
+                    log(interp, Level::ERROR, || {
+                        format!("TLS failure with {url}: {why}")
+                    });
+                    let msg = format!(
+                        "TLS error when establishing WebSocket connection with {url}: {why}"
+                    );
+                    push(interp, sock, "error", Obj::from_str(&msg));
+                }
+                ConnectFailure::ProxyRefused { code, status_line } => {
+                    // http 2.10 presents the proxy's answer as the server's.
+                    log(interp, Level::NOTICE, || {
+                        format!("The proxy refused the tunnel to {url}: {status_line}")
+                    });
+                    push(interp, sock, "error", error(&code));
                 }
                 ConnectFailure::Invalid(why) => {
                     log(interp, Level::ERROR, || {

@@ -4,6 +4,7 @@
 mod channel;
 mod client;
 mod client_channel;
+mod client_extra;
 mod commands;
 mod events;
 mod ffi;

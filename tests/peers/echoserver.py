@@ -7,6 +7,7 @@ Behaves like the public echo service that tcllib's websocket.test talks to
 
 Usage:
     echoserver.py [--port 0] [--host 127.0.0.1] [--tls CERT KEY]
+                  [--client-ca CAFILE] [--tls-max 1.2|1.3] [--close-on TEXT]
                   [--subprotocols a,b] [--id ID] [--no-greeting]
                   [--lifetime SECS] [--stdin-eof] [--strict] [--verbose]
 
@@ -14,6 +15,11 @@ Prints "listening PORT" on stdout once ready.  With --verbose, prints one
 line per event: "conn N open path=P proto=X", "conn N recv text|binary ...",
 "conn N closed code=C reason=R".  Exits by itself after --lifetime seconds
 (default 30) or when stdin reaches EOF if --stdin-eof is given.
+
+With --tls the server speaks wss:// (TLS 1.2 and 1.3, or at most
+--tls-max); --client-ca requires a client certificate signed by that CA
+(verbose: "conn N open ... client=<subject CN>").  --close-on TEXT: that
+text message makes the server close with 1000 "closing on request".
 """
 
 import argparse
@@ -57,11 +63,27 @@ def make_handler(args):
         n = next(COUNTER)
         if args.verbose:
             path = ws.request.path if ws.request else "?"
-            out("conn %d open path=%s proto=%s" % (n, esc(path), ws.subprotocol or "-"))
+            extra = ""
+            if args.client_ca:
+                sslobj = ws.transport.get_extra_info("ssl_object")
+                cert = sslobj.getpeercert() if sslobj else None
+                cn = "-"
+                for rdn in (cert or {}).get("subject", ()):
+                    for k, v in rdn:
+                        if k == "commonName":
+                            cn = v
+                extra = " client=%s" % cn
+            if args.tls:
+                sslobj = ws.transport.get_extra_info("ssl_object")
+                extra += " tls=%s" % (sslobj.version() if sslobj else "-")
+            out("conn %d open path=%s proto=%s%s" % (n, esc(path), ws.subprotocol or "-", extra))
         try:
             if not args.no_greeting:
                 await ws.send("Request served by %s" % args.id)
             async for msg in ws:
+                if args.close_on is not None and msg == args.close_on:
+                    await ws.close(1000, "closing on request")
+                    break
                 if args.verbose:
                     if isinstance(msg, str):
                         out("conn %d recv text %s" % (n, esc(msg) if len(msg) <= 200 else "len=%d" % len(msg)))
@@ -95,6 +117,11 @@ async def main(args):
     if args.tls:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(args.tls[0], args.tls[1])
+        if args.tls_max == "1.2":
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        if args.client_ca:
+            ctx.load_verify_locations(cafile=args.client_ca)
+            ctx.verify_mode = ssl.CERT_REQUIRED
     protos = [p for p in args.subprotocols.split(",") if p] if args.subprotocols else None
     stop = asyncio.get_running_loop().create_future()
     if args.stdin_eof:
@@ -136,6 +163,9 @@ def cli():
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
+    p.add_argument("--client-ca", metavar="CAFILE", help="require a client certificate signed by this CA")
+    p.add_argument("--tls-max", choices=["1.2", "1.3"], default="1.3")
+    p.add_argument("--close-on", metavar="TEXT", help="close (1000) when this text arrives")
     p.add_argument("--subprotocols", default="")
     p.add_argument("--id", default=os.urandom(7).hex())
     p.add_argument("--no-greeting", action="store_true")

@@ -78,6 +78,13 @@ pub(super) struct Conn {
     skip_lf: bool,
     /// The peer has ended its sending half.
     read_eof: bool,
+    /// More than `max_queued` bytes wait to be written (the peer does not
+    /// read): reading stops, so answers to its pings cannot pile up.
+    write_blocked: bool,
+    /// Set when writing unblocked reading: the loop must read again.
+    unblocked: bool,
+    /// When an unanswered keepalive ping makes the peer count as dead.
+    pong_due: Option<Instant>,
     events: Vec<(ConnId, Event)>,
     items: Vec<Incoming>,
 }
@@ -118,6 +125,9 @@ impl Conn {
             ending_close: None,
             skip_lf: false,
             read_eof: false,
+            write_blocked: false,
+            unblocked: false,
+            pong_due: None,
             events: Vec::new(),
             items: Vec::new(),
         };
@@ -141,6 +151,10 @@ impl Conn {
         let mut total = 0;
         loop {
             if self.paused || self.read_eof || self.state == State::Dead || self.dead_after_flush {
+                return false;
+            }
+            if self.shared.queued.load(Ordering::Acquire) > self.opts.max_queued {
+                self.write_blocked = true;
                 return false;
             }
             match self.stream.read(buf) {
@@ -217,7 +231,10 @@ impl Conn {
                 self.queue_frame(true, OP_PONG, &p);
                 self.event(Event::Ping(p));
             }
-            Incoming::Pong(p) => self.event(Event::Pong(p)),
+            Incoming::Pong(p) => {
+                self.pong_due = None;
+                self.event(Event::Pong(p));
+            }
             Incoming::Close(payload) => {
                 let (code, reason) = match payload {
                     None => (1000, close::default_reason(1000)),
@@ -238,7 +255,8 @@ impl Conn {
 
     /// Tells Tcl the connection ends, and waits for it to let go.
     fn end(&mut self, code: u16, reason: String, now: Instant, drain: bool) {
-        self.ending_close = Some(close::encode_payload(code, &reason));
+        // 1006 means "no close frame": it never goes on the wire.
+        self.ending_close = (code != 1006).then(|| close::encode_payload(code, &reason));
         self.event(Event::Closed {
             code: Some(code),
             reason,
@@ -386,6 +404,11 @@ impl Conn {
             }
             _ => {}
         }
+        if self.pong_due.is_some_and(|due| due <= now) && self.state == State::Open {
+            // No pong since our ping: the peer (or the path) is gone.
+            self.end(1006, close::default_reason(1006), now, false);
+            return;
+        }
         let Some(at) = self.keepalive_at else { return };
         if at > now || self.state != State::Open {
             return;
@@ -396,6 +419,11 @@ impl Conn {
             self.queue_frame(true, OP_PING, &ping);
             self.opts.ping = ping;
             self.last_activity = now;
+            if !self.opts.dead_timeout.is_zero() && self.pong_due.is_none() {
+                let due = now + self.opts.dead_timeout;
+                self.pong_due = Some(due);
+                timers.add(due, self.id);
+            }
             self.flush();
             self.schedule_keepalive(now, timers);
         } else {
@@ -445,12 +473,22 @@ impl Conn {
                 }
             }
         }
+        if self.write_blocked && self.shared.queued.load(Ordering::Acquire) <= self.opts.max_queued
+        {
+            self.write_blocked = false;
+            self.unblocked = true;
+        }
         if self.out.is_empty() {
             if self.dead_after_flush {
                 self.state = State::Dead;
             }
             self.maybe_shut_write();
         }
+    }
+
+    /// True once after writing made room again for a reader that stopped.
+    pub(super) fn take_unblocked(&mut self) -> bool {
+        std::mem::take(&mut self.unblocked)
     }
 
     fn advance(&mut self, mut written: usize) {

@@ -124,6 +124,9 @@ impl Loop {
         if let Some(at) = c.take_arm() {
             self.timers.add(at, id);
         }
+        if c.take_unblocked() {
+            self.again.push(id);
+        }
         if c.is_dead() {
             let _ = self.poll.registry().deregister(&mut c.stream);
             c.finish();

@@ -16,6 +16,9 @@ pub struct Options {
     pub max_queued: usize,
     /// How long to wait for the peer's close frame, and for its end of TCP.
     pub close_timeout: Duration,
+    /// A peer that has not answered a keepalive ping within this long is
+    /// taken for dead (close 1006); zero: never.
+    pub dead_timeout: Duration,
 }
 
 impl Options {
@@ -31,6 +34,7 @@ impl Options {
             max_frame: Self::DEFAULT_MAX_MESSAGE,
             max_queued: Self::DEFAULT_MAX_QUEUED,
             close_timeout: Self::DEFAULT_CLOSE_TIMEOUT,
+            dead_timeout: Duration::ZERO,
         }
     }
 }

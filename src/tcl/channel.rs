@@ -174,7 +174,11 @@ impl Channel {
         let mut handle: *mut c_void = std::ptr::null_mut();
         // SAFETY: live channel; for a "tcp" channel the handle is its fd.
         let rc = unsafe {
-            tcl!(tcl_GetChannelHandle(self.0, tcl_sys::TCL_READABLE as c_int, &mut handle))
+            tcl!(tcl_GetChannelHandle(
+                self.0,
+                tcl_sys::TCL_READABLE as c_int,
+                &mut handle
+            ))
         };
         let Ok((spare, _other_end)) = std::os::unix::net::UnixStream::pair() else {
             return;

@@ -747,7 +747,13 @@ fn option_name(k: &Obj) -> Option<&'static str> {
     if k.starts_with('p') {
         return Some("-ping");
     }
-    let ours = ["-maxmessage", "-maxframe", "-maxqueued", "-closetimeout"];
+    let ours = [
+        "-maxmessage",
+        "-maxframe",
+        "-maxqueued",
+        "-closetimeout",
+        "-deadtimeout",
+    ];
     let hits: Vec<_> = ours
         .iter()
         .filter(|o| !k.is_empty() && o[1..].starts_with(&k))
@@ -762,6 +768,7 @@ fn option_value(name: &str, o: &Options) -> Obj {
         "-maxmessage" => Obj::from_int(o.max_message as i64),
         "-maxframe" => Obj::from_int(o.max_frame as i64),
         "-maxqueued" => Obj::from_int(o.max_queued as i64),
+        "-deadtimeout" => Obj::from_int(o.dead_timeout.as_secs() as i64),
         _ => Obj::from_int(o.close_timeout.as_millis() as i64),
     }
 }
@@ -778,7 +785,18 @@ fn set_option(interp: Interp, name: &str, v: &Obj, o: &mut Options) -> Result<()
         }
     };
     match name {
-        "-keepalive" => o.keepalive = Duration::from_secs_f64(num(interp)?),
+        // tcllib takes any number, zero or less meaning no pings.
+        "-keepalive" => match v.to_string_lossy().trim().parse::<f64>() {
+            Ok(x) if x.is_finite() => o.keepalive = Duration::from_secs_f64(x.max(0.0)),
+            _ => {
+                let s = v.to_string_lossy();
+                return Err(interp.error(
+                    &format!("expected a number for -keepalive but got \"{s}\""),
+                    &["OPTION", "VALUE"],
+                ));
+            }
+        },
+        "-deadtimeout" => o.dead_timeout = Duration::from_secs_f64(num(interp)?),
         "-ping" => o.ping = text::obj_to_utf8(v).into_owned(),
         "-maxmessage" => o.max_message = num(interp)? as u64,
         "-maxframe" => o.max_frame = num(interp)? as u64,
@@ -842,6 +860,7 @@ pub fn configure(interp: Interp, objv: Args) -> c_int {
                 "-maxframe",
                 "-maxqueued",
                 "-closetimeout",
+                "-deadtimeout",
             ] {
                 words.push(Obj::from_str(name));
                 words.push(option_value(name, &opts));

@@ -94,3 +94,12 @@ lint:
 clean:
 	rm -rf $(BUILD) target
 
+# ---------------------------------------------------------------- bench
+# Throughput, latency, idle memory and isolation against tcllib's package
+# and a native Rust server (bench/run.sh; loopback only, bounded runs).
+.PHONY: bench bench-quick
+bench: build
+	bash bench/run.sh full
+
+bench-quick: build
+	bash bench/run.sh quick

@@ -1,0 +1,111 @@
+# A WebSocket client benchmark for `make bench`, written with the
+# package's documented API only (websocket::open, send, close), so the same
+# script runs on our package and on tcllib's.
+#
+#   tclsh client.tcl url ?size? ?inflight? ?mode? ?duration? ?warmup? ?conns?
+#
+# Opens `conns` connections to an echo server, keeps `inflight` messages of
+# `size` bytes (mode text or binary) in flight on each, counts the echoes
+# that come back during `duration` seconds after `warmup` seconds, and
+# prints one line:
+#   RESULT msgs=N secs=S msgs_s=R mib_s=M p50_us=A p99_us=B errors=E
+package require websocket
+
+lassign $argv url size inflight mode duration warmup conns
+foreach {var default} {size 16 inflight 1 mode binary duration 2 warmup 0.5 conns 1} {
+    if {[set $var] eq ""} { set $var $default }
+}
+
+set text [string range [string repeat abcdefghijklmnopqrstuvwxyz [expr {$size / 26 + 1}]] 0 [expr {$size - 1}]]
+if {$mode eq "binary"} {
+    set payload [encoding convertto utf-8 $text]
+} else {
+    set payload $text
+}
+
+set ::count 0
+set ::bytes 0
+set ::errors 0
+set ::lat {}
+set ::connected 0
+set ::start [clock microseconds]
+set ::warmEnd [expr {$::start + int($warmup * 1e6)}]
+set ::end [expr {$::warmEnd + int($duration * 1e6)}]
+set ::phase connecting
+
+proc fire {sock} {
+    lappend ::sent($sock) [clock microseconds]
+    websocket::send $sock $::mode $::payload
+}
+
+proc handler {sock type msg} {
+    switch -- $type {
+        connect {
+            set ::sent($sock) {}
+            incr ::connected
+            if {$::connected == $::conns} { go }
+        }
+        text - binary {
+            set now [clock microseconds]
+            set t0 [lindex $::sent($sock) 0]
+            set ::sent($sock) [lrange $::sent($sock) 1 end]
+            if {[string length $msg] != $::size} { incr ::errors }
+            if {$now >= $::warmEnd && $now < $::end} {
+                incr ::count
+                incr ::bytes [string length $msg]
+                lappend ::lat [expr {$now - $t0}]
+            }
+            if {$now < $::end} { fire $sock }
+        }
+        error - timeout {
+            incr ::errors
+            if {$::phase eq "connecting"} {
+                puts "RESULT error=connect detail=[list $msg]"
+                exit 1
+            }
+        }
+    }
+}
+
+# Every connection is open: start the clock and the traffic.
+proc go {} {
+    set ::phase running
+    set ::start [clock microseconds]
+    set ::warmEnd [expr {$::start + int($::warmup * 1e6)}]
+    set ::end [expr {$::warmEnd + int($::duration * 1e6)}]
+    foreach sock $::socks {
+        for {set i 0} {$i < $::inflight} {incr i} { fire $sock }
+    }
+    after [expr {int(($::warmup + $::duration) * 1000)}] finish
+}
+
+proc pct {sorted q} {
+    set n [llength $sorted]
+    if {$n == 0} { return 0 }
+    set i [expr {max(0, int(ceil($q * $n)) - 1)}]
+    return [lindex $sorted $i]
+}
+
+proc finish {} {
+    set secs $::duration
+    set sorted [lsort -integer $::lat]
+    puts [format "RESULT conns=%d size=%d inflight=%d mode=%s msgs=%d secs=%.3f msgs_s=%.1f mib_s=%.3f p50_us=%d p99_us=%d errors=%d" \
+        $::conns $::size $::inflight $::mode $::count $secs \
+        [expr {$::count / double($secs)}] [expr {$::bytes / double($secs) / 1048576.0}] \
+        [pct $sorted 0.5] [pct $sorted 0.99] $::errors]
+    flush stdout
+    set ::done 1
+}
+
+set ::socks {}
+for {set i 0} {$i < $conns} {incr i} {
+    lappend ::socks [websocket::open $url handler -timeout 10000]
+}
+# Bounded: connecting, warm-up and measuring never take more than this.
+after [expr {int((15 + $warmup + $duration) * 1000)}] {
+    puts "RESULT error=timeout"
+    exit 1
+}
+vwait ::done
+foreach sock $::socks { catch {websocket::close $sock} }
+exit 0

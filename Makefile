@@ -32,15 +32,18 @@ all: build
 
 # ---------------------------------------------------------------- setup
 # System packages a fresh machine lacks: libclang for bindgen, Tcl headers,
-# the openssl command line (the TLS tests make their certificates with it).
+# the openssl command line (the TLS tests make their certificates with it),
+# nginx (tests/nginx.test: a reverse proxy in front of our server and of
+# echoserver.py) and chromium (tests/browser.test: a headless browser as
+# client).  Without recommends: chromium then needs 125 MB, not 155 MB.
 deps:
 	@missing=""; \
-	for p in libclang-dev tcl-dev tcl8.6-dev openssl; do \
+	for p in libclang-dev tcl-dev tcl8.6-dev openssl nginx chromium; do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
 $(PY): tests/requirements.txt

@@ -47,6 +47,7 @@ proc ws_peer_read {name ch} {
     if {[gets $ch line] >= 0} {
         puts "$name: $line"
         flush stdout
+        set ::peerline($name) $line
     } elseif {[eof $ch]} {
         catch {close $ch}
         set ::peer_done($name) 1

@@ -24,14 +24,19 @@ proc seen {tid type msg} {
     puts "$who $type $msg"
     flush stdout
 }
-after 300
+# thread::send waits for each thread to have run its setup.
 set p1 [thread::send $t1 {set port}]
 set p2 [thread::send $t2 {set port}]
 ws_peer P1 $p1 text:one recv wait-close
-ws_peer P2 $p2 text:two recv sleep:1.5 close
-after 800 [list thread::release $t1]
-wait_for ::peer_done(P1) 4000
-wait_for ::peer_done(P2) 5000
+ws_peer P2 $p2 text:two recv sleep:3 close
+# T1 goes once its peer has had its answer (however slow the run is).
+while {![string match "recv text*" [expr {[info exists ::peerline(P1)] ? $::peerline(P1) : ""}]]} {
+    wait_for ::peerline(P1) 20000
+    if {![info exists ::peerline(P1)] || $::peerline(P1) eq "timeout"} break
+}
+thread::release $t1
+wait_for ::peer_done(P1) 20000
+wait_for ::peer_done(P2) 20000
 puts "t2 alive: [thread::exists $t2]"
 thread::release $t2
 puts end

@@ -36,9 +36,11 @@ all: build
 # nginx (tests/nginx.test: a reverse proxy in front of our server and of
 # echoserver.py) and chromium (tests/browser.test: a headless browser as
 # client).  Without recommends: chromium then needs 125 MB, not 155 MB.
+# tcl-tls: Tcl 8.6's tls package (tests/tls_server.test serves wss:// with
+# tls::socket -server, as tcllib users do).
 deps:
 	@missing=""; \
-	for p in libclang-dev tcl-dev tcl8.6-dev openssl nginx chromium; do \
+	for p in libclang-dev tcl-dev tcl8.6-dev openssl nginx chromium tcl-tls; do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \

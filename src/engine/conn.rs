@@ -16,7 +16,7 @@ use super::mailbox::{Event, Mailbox};
 use super::options::{Options, INBOX_HIGH_WATER};
 use super::timers::Timers;
 use super::transport::{TlsSession, Transport};
-use super::{ConnId, Registration, Shared};
+use super::{ConnId, Registration, Shared, Stream};
 use crate::protocol::close;
 use crate::protocol::message::{Incoming, Limits, MessageReader};
 use crate::protocol::Role;
@@ -97,16 +97,22 @@ impl Conn {
         tls: Option<Box<TlsSession>>,
         now: Instant,
     ) -> io::Result<Conn> {
-        reg.stream.set_nonblocking(true)?;
-        let _ = reg.stream.set_nodelay(true);
+        let stream = match reg.stream {
+            Stream::Tcp(s) => {
+                s.set_nonblocking(true)?;
+                let _ = s.set_nodelay(true);
+                let tcp = TcpStream::from_std(s);
+                match tls {
+                    None => Transport::plain(tcp),
+                    Some(session) => Transport::tls(tcp, *session),
+                }
+            }
+            Stream::Bridge => Transport::bridge(shared.clone()),
+        };
         let limits = limits(&reg.options);
-        let tcp = TcpStream::from_std(reg.stream);
         let mut conn = Conn {
             id,
-            stream: match tls {
-                None => Transport::plain(tcp),
-                Some(session) => Transport::tls(tcp, *session),
-            },
+            stream,
             role: reg.role,
             reader: MessageReader::new(reg.role, limits),
             mailbox: reg.mailbox,
@@ -153,7 +159,7 @@ impl Conn {
             if self.paused || self.read_eof || self.state == State::Dead || self.dead_after_flush {
                 return false;
             }
-            if self.shared.queued.load(Ordering::Acquire) > self.opts.max_queued {
+            if self.shared.pending() > self.opts.max_queued {
                 self.write_blocked = true;
                 return false;
             }
@@ -316,8 +322,33 @@ impl Conn {
         }
     }
 
-    /// Hands collected events to the owning thread, in one batch.
+    /// Bytes a bridged connection's Tcl thread read from its channel.
+    pub(super) fn bridge_input(&mut self, data: &[u8], eof: bool) {
+        if let Some(b) = self.stream.bridge_mut() {
+            b.push_input(data, eof);
+        }
+    }
+
+    /// Process exit: hand everything queued to a bridge's Tcl thread.
+    pub(super) fn unbound_bridge(&mut self) {
+        if let Some(b) = self.stream.bridge_mut() {
+            b.set_unbounded();
+        }
+    }
+
+    /// Hands collected events to the owning thread, in one batch (with,
+    /// for a bridge, what its Tcl thread must write, even once the
+    /// handler has been told goodbye).
     pub(super) fn deliver(&mut self) {
+        if let Some(b) = self.stream.bridge_mut() {
+            let (out, read_more) = b.take_signals();
+            if !out.is_empty() {
+                self.events.push((self.id, Event::Output(out)));
+            }
+            if read_more {
+                self.events.push((self.id, Event::ReadMore));
+            }
+        }
         if self.events.is_empty() {
             return;
         }
@@ -347,8 +378,8 @@ impl Conn {
             return;
         }
         self.last_activity = now;
+        // The loop flushes once per batch of commands: many frames, one writev.
         self.out.push_back(frame);
-        self.flush();
     }
 
     /// The script closed the WebSocket: send its close frame and wait.
@@ -473,8 +504,7 @@ impl Conn {
                 }
             }
         }
-        if self.write_blocked && self.shared.queued.load(Ordering::Acquire) <= self.opts.max_queued
-        {
+        if self.write_blocked && self.shared.pending() <= self.opts.max_queued {
             self.write_blocked = false;
             self.unblocked = true;
         }
@@ -528,6 +558,11 @@ impl Conn {
         {
             self.write_shut = true;
             let _ = self.stream.shutdown(Shutdown::Write);
+            if self.stream.is_bridge() {
+                // A Tcl channel has no half close: the Tcl thread closes
+                // it once this close frame is written out.
+                self.state = State::Dead;
+            }
         }
     }
 
@@ -540,6 +575,17 @@ impl Conn {
         self.shared.queued.fetch_sub(queued, Ordering::AcqRel);
         self.out.clear();
         self.out_pos = 0;
+        if let Some(b) = self.stream.bridge_mut() {
+            // The Tcl thread writes what it was handed, then closes the
+            // channel (if the script is done with it).
+            let (out, _) = b.take_signals();
+            let mut last = Vec::with_capacity(2);
+            if !out.is_empty() {
+                last.push((self.id, Event::Output(out)));
+            }
+            last.push((self.id, Event::Finished));
+            self.mailbox.push_all(last);
+        }
     }
 }
 

@@ -22,7 +22,7 @@ use super::mailbox::{Event, Mailbox};
 use super::options::Options;
 use super::timers::Timers;
 use super::transport::{tls_error, TlsSession, Transport};
-use super::{Cmd, ConnId, Registration, Shared};
+use super::{Cmd, ConnId, Registration, Shared, Stream};
 use crate::protocol::client_handshake::{check_response, parse_head, Head, Refusal};
 use crate::protocol::proxy::{self, Answer, Proxy};
 use crate::protocol::Role;
@@ -686,7 +686,7 @@ impl Pending {
             id,
             self.shared,
             Box::new(Registration {
-                stream,
+                stream: Stream::Tcp(stream),
                 role: Role::Client,
                 initial: rest,
                 preamble: Vec::new(),

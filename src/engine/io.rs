@@ -23,6 +23,8 @@ struct Loop {
     buf: Vec<u8>,
     /// Connections whose read budget ran out: read again without waiting.
     again: Vec<ConnId>,
+    /// Connections given frames by the current batch of commands.
+    dirty: Vec<ConnId>,
     /// Client connections still opening (`::websocket::open`).
     connecting: Connecting,
 }
@@ -34,6 +36,7 @@ pub(super) fn run(poll: Poll) {
         timers: Timers::default(),
         buf: vec![0; READ_BUF],
         again: Vec::new(),
+        dirty: Vec::new(),
         connecting: Connecting::default(),
     };
     let engine = super::engine();
@@ -96,6 +99,11 @@ pub(super) fn run(poll: Poll) {
                     return;
                 }
             }
+            let mut dirty = std::mem::take(&mut lp.dirty);
+            for id in dirty.drain(..) {
+                lp.with(id, |_, _| {}); // flushes
+            }
+            lp.dirty = dirty;
         }
         lp.timers.expired(now, &mut expired);
         for id in expired.drain(..) {
@@ -140,7 +148,15 @@ impl Loop {
         match cmd {
             Cmd::Register(id, shared, reg) => self.register(id, shared, *reg, None, now),
             // A connection already gone drops the frame; its Tcl side hears so.
-            Cmd::Send(id, frame) => self.with(id, |c, _| c.send(frame, now)),
+            // Queued only; flushed after the whole batch (see `run`).
+            Cmd::Send(id, frame) => {
+                if let Some(c) = self.conns.get_mut(&id) {
+                    c.send(frame, now);
+                    if self.dirty.last() != Some(&id) {
+                        self.dirty.push(id);
+                    }
+                }
+            }
             Cmd::Close(id, payload) => {
                 self.connecting.abort(id, self.poll.registry());
                 self.with(id, |c, _| c.close(payload, now))
@@ -171,6 +187,14 @@ impl Loop {
                     lp.again.push(id);
                 }
             }),
+            Cmd::Input(id, data, eof) => self.with(id, |c, lp| {
+                c.bridge_input(&data, eof);
+                if c.on_readable(now, &mut lp.buf) {
+                    lp.again.push(id);
+                }
+            }),
+            // `with` writes what now fits.
+            Cmd::Wrote(id) => self.with(id, |_, _| {}),
             Cmd::Shutdown => return true,
         }
         false
@@ -224,6 +248,7 @@ impl Loop {
     fn shutdown(&mut self) {
         self.connecting.clear(self.poll.registry());
         for (_, mut c) in self.conns.drain() {
+            c.unbound_bridge();
             c.flush();
             c.finish();
         }

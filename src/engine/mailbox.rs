@@ -23,6 +23,15 @@ pub enum Event {
     Connected(Box<super::connect::Connected>),
     /// A client's connection did not become a WebSocket.
     ConnectFailed(super::connect::ConnectFailure),
+    /// A bridged connection: bytes to write to its Tcl channel (counted
+    /// in `Shared::bridge_out` until they leave the channel's buffers).
+    Output(Vec<u8>),
+    /// A bridged connection: the engine consumed what was forwarded, the
+    /// Tcl thread may read the channel again.
+    ReadMore,
+    /// A bridged connection ended in the engine: nothing more will be
+    /// written, the channel may be closed once the script let go of it.
+    Finished,
 }
 
 impl Event {
@@ -30,7 +39,12 @@ impl Event {
     pub fn weight(&self) -> usize {
         match self {
             Event::Text(b) | Event::Binary(b) | Event::Ping(b) | Event::Pong(b) => b.len(),
-            Event::Closed { .. } | Event::Connected(_) | Event::ConnectFailed(_) => 0,
+            Event::Closed { .. }
+            | Event::Connected(_)
+            | Event::ConnectFailed(_)
+            | Event::Output(_)
+            | Event::ReadMore
+            | Event::Finished => 0,
         }
     }
 }

@@ -22,6 +22,7 @@ use mio::{Poll, Token, Waker};
 
 pub use mailbox::{Event, Mailbox, Notify};
 pub use options::Options;
+pub use options::{BRIDGE_IN_HIGH_WATER, BRIDGE_WINDOW};
 
 use crate::protocol::Role;
 
@@ -36,11 +37,36 @@ pub struct Shared {
     pub queued: AtomicUsize,
     /// Bytes of events in the mailbox not yet handled by Tcl.
     pub inbox: AtomicUsize,
+    /// A bridged connection ([`Stream::Bridge`]): bytes the Tcl thread
+    /// read from the channel and forwarded, not yet consumed by the engine.
+    pub bridge_in: AtomicUsize,
+    /// A bridged connection: bytes handed to the Tcl thread for writing
+    /// that have not yet left the channel's buffers.
+    pub bridge_out: AtomicUsize,
+}
+
+impl Shared {
+    /// Bytes accepted for sending and not yet written out: the engine's
+    /// queue, plus, for a bridged connection, what the Tcl channel holds.
+    pub fn pending(&self) -> usize {
+        self.queued.load(Ordering::Acquire) + self.bridge_out.load(Ordering::Acquire)
+    }
+}
+
+/// Where a connection's bytes come from and go to.
+pub enum Stream {
+    /// A socket the engine reads and writes itself.
+    Tcp(TcpStream),
+    /// A Tcl channel that only its thread can read and write (a
+    /// `tls::socket`, a reflected channel, a transform): the Tcl thread
+    /// forwards what it reads ([`Engine::bridge_input`]) and writes what
+    /// the engine hands it ([`Event::Output`]).
+    Bridge,
 }
 
 /// A socket handed to the engine.
 pub struct Registration {
-    pub stream: TcpStream,
+    pub stream: Stream,
     pub role: Role,
     /// Bytes already read from the socket by someone else (Tcl's buffer).
     pub initial: Vec<u8>,
@@ -68,6 +94,13 @@ pub(crate) enum Cmd {
     Release(ConnId),
     /// The Tcl side drained its inbox below the high-water mark.
     Resume(ConnId),
+    /// Bytes a bridged connection's Tcl thread read from the channel
+    /// (already counted in `Shared::bridge_in`), and whether it reached
+    /// the end.
+    Input(ConnId, Vec<u8>, bool),
+    /// Output of a bridged connection left the Tcl channel's buffers:
+    /// there is room to hand over more.
+    Wrote(ConnId),
     /// Open a client WebSocket (`::websocket::open`).
     Connect(ConnId, Arc<Shared>, Box<connect::ConnectRequest>),
     /// A helper thread's result for a connection being opened.
@@ -170,6 +203,17 @@ impl Engine {
 
     pub fn resume(&self, id: ConnId) {
         self.push(Cmd::Resume(id));
+    }
+
+    /// Bytes read from a bridged connection's channel (counted in
+    /// `Shared::bridge_in` by the caller); `eof` once it ended.
+    pub fn bridge_input(&self, id: ConnId, data: Vec<u8>, eof: bool) {
+        self.push(Cmd::Input(id, data, eof));
+    }
+
+    /// A bridged connection's channel wrote some of its output.
+    pub fn bridge_wrote(&self, id: ConnId) {
+        self.push(Cmd::Wrote(id));
     }
 
     /// Ends every connection and stops the thread, waiting at most

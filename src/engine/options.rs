@@ -42,3 +42,12 @@ impl Options {
 /// Undelivered incoming bytes per connection before the engine stops
 /// reading from it until the Tcl thread catches up.
 pub const INBOX_HIGH_WATER: usize = 1024 * 1024;
+
+/// A bridged connection (a Tcl channel the Tcl thread reads and writes):
+/// most bytes handed to the Tcl thread for writing and not yet out of the
+/// channel's buffers; past it the engine keeps the rest in its own queue.
+pub const BRIDGE_WINDOW: usize = 1024 * 1024;
+
+/// A bridged connection: the Tcl thread stops reading the channel while
+/// more than this many forwarded bytes wait for the engine.
+pub const BRIDGE_IN_HIGH_WATER: usize = 256 * 1024;

@@ -3,7 +3,7 @@
 
 use std::ffi::{c_int, c_void, CString};
 use std::net::TcpStream;
-use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, RawFd};
 
 use tcl_sys::{tcl, Tcl_Channel, Tcl_DString, Tcl_Size};
 
@@ -34,9 +34,22 @@ impl Channel {
         (!chan.is_null()).then_some(Channel(chan))
     }
 
+    /// The type of the channel the script sees: the top of its stack
+    /// ("tcp" for a plain socket; a `tls::socket` is a "tls" channel
+    /// stacked on a "tcp" one).
     pub fn type_name(self) -> String {
-        // SAFETY: a live channel's type record is static.
-        unsafe { cstr((*tcl!(tcl_GetChannelType(self.0))).typeName) }
+        // SAFETY: a live channel; its top channel's type record is static.
+        unsafe {
+            let top = tcl!(tcl_GetTopChannel(self.0));
+            cstr((*tcl!(tcl_GetChannelType(top))).typeName)
+        }
+    }
+
+    /// Open for both reading and writing.
+    pub fn is_read_write(self) -> bool {
+        let both = (tcl_sys::TCL_READABLE | tcl_sys::TCL_WRITABLE) as c_int;
+        // SAFETY: live channel.
+        unsafe { tcl!(tcl_GetChannelMode(self.0)) & both == both }
     }
 
     pub fn option(self, interp: Interp, name: &str) -> Option<Obj> {
@@ -59,7 +72,7 @@ impl Channel {
         }
     }
 
-    fn set_option(self, interp: Interp, name: &str, value: &str) -> bool {
+    pub fn set_option(self, interp: Interp, name: &str, value: &str) -> bool {
         let (n, v) = (CString::new(name).unwrap(), CString::new(value).unwrap());
         // SAFETY: live channel and interpreter, NUL-terminated strings.
         unsafe {
@@ -97,6 +110,8 @@ impl Channel {
             buf.truncate(got);
             buf
         };
+        // As tcllib does; it also frees the channel's encoding stage buffer.
+        self.set_option(interp, "-translation", "binary");
         let mut handle: *mut c_void = std::ptr::null_mut();
         // SAFETY: live channel; for a "tcp" channel the handle is its fd.
         let rc = unsafe {
@@ -110,11 +125,7 @@ impl Channel {
             return Err("cannot get the socket of the channel".into());
         }
         let fd = handle as isize as RawFd;
-        // SAFETY: `fd` is open for as long as the channel is, which outlives
-        // this call; we only duplicate it.
-        let owned = unsafe { BorrowedFd::borrow_raw(fd) }
-            .try_clone_to_owned()
-            .map_err(|e| format!("cannot duplicate the socket: {e}"))?;
+        let owned = duplicate_high(fd).map_err(|e| format!("cannot duplicate the socket: {e}"))?;
         // Only "auto" input translation turns a CR at the very end of what
         // was read into a pending "drop the next LF", and then nothing is
         // left buffered (crlf mode keeps a lone trailing CR buffered).
@@ -169,6 +180,153 @@ impl Channel {
     }
 }
 
+/// How a non-blocking read ([`Channel::read_available`]) stopped.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReadEnd {
+    /// The budget is used up; more may be there.
+    Budget,
+    /// Nothing more for now.
+    Blocked,
+    /// The channel reached its end.
+    Eof,
+    /// Reading failed (the reason in words).
+    Failed(String),
+}
+
+/// The channel handlers of a bridged connection (see `bridge.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Watch {
+    Readable,
+    Writable,
+}
+
+/// Size of one read of a bridged channel.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Non-blocking I/O on a channel the package serves through Tcl (a
+/// stacked or reflected channel): the channel is in non-blocking binary
+/// mode, so none of these ever waits.
+impl Channel {
+    /// Reads what the channel has (its buffers first, then its driver)
+    /// into `out`, until it would block, ends, fails, or `budget` bytes
+    /// were read.
+    pub fn read_available(self, out: &mut Vec<u8>, budget: usize) -> ReadEnd {
+        loop {
+            if out.len() >= budget {
+                return ReadEnd::Budget;
+            }
+            out.reserve(READ_CHUNK);
+            let start = out.len();
+            // SAFETY: live channel; `out` has room for READ_CHUNK more
+            // bytes, of which Tcl fills the first n it returns.
+            let n = unsafe {
+                let n = tcl!(tcl_Read(
+                    self.0,
+                    out.as_mut_ptr().add(start).cast(),
+                    READ_CHUNK as Tcl_Size
+                ));
+                if n > 0 {
+                    out.set_len(start + n as usize);
+                }
+                n
+            };
+            if n < 0 {
+                // SAFETY: plain call, right after the failing one.
+                let errno = unsafe { tcl!(tcl_GetErrno()) };
+                return ReadEnd::Failed(std::io::Error::from_raw_os_error(errno).to_string());
+            }
+            // SAFETY: live channel.
+            if unsafe { tcl!(tcl_Eof(self.0)) } != 0 {
+                return ReadEnd::Eof;
+            }
+            if (n as usize) < READ_CHUNK {
+                return ReadEnd::Blocked;
+            }
+        }
+    }
+
+    /// Queues bytes for writing and starts a background flush; false when
+    /// the channel failed.
+    pub fn write_nonblocking(self, bytes: &[u8]) -> bool {
+        // SAFETY: live channel; pointer and length describe `bytes`, which
+        // Tcl copies into its buffers.
+        unsafe {
+            tcl!(tcl_Write(
+                self.0,
+                bytes.as_ptr().cast(),
+                bytes.len() as Tcl_Size
+            )) >= 0
+                && tcl!(tcl_Flush(self.0)) == TCL_OK
+        }
+    }
+
+    /// Bytes in the channel's output buffers, not yet handed to its driver.
+    pub fn output_buffered(self) -> usize {
+        // SAFETY: live channel.
+        unsafe { tcl!(tcl_OutputBuffered(self.0)) }.max(0) as usize
+    }
+
+    /// Bytes read from the driver and buffered, not yet consumed.
+    pub fn input_buffered(self) -> usize {
+        // SAFETY: live channel.
+        unsafe { tcl!(tcl_InputBuffered(self.0)) }.max(0) as usize
+    }
+
+    /// Installs (or removes) a bridged connection's handler.
+    pub fn watch(self, which: Watch, id: ConnId, on: bool) {
+        let (mask, proc_): (c_int, unsafe extern "C" fn(*mut c_void, c_int)) = match which {
+            Watch::Readable => (tcl_sys::TCL_READABLE as c_int, bridge_readable),
+            Watch::Writable => (tcl_sys::TCL_WRITABLE as c_int, bridge_writable),
+        };
+        let data = id.0 as usize as *mut c_void;
+        // SAFETY: live channel; the id is passed by value as client data,
+        // and the same (proc, data) pair identifies the handler to delete.
+        unsafe {
+            if on {
+                tcl!(tcl_CreateChannelHandler(self.0, mask, Some(proc_), data))
+            } else {
+                tcl!(tcl_DeleteChannelHandler(self.0, Some(proc_), data))
+            }
+        }
+    }
+
+    /// Calls back when the channel of a bridged connection closes.
+    pub fn watch_bridge_close(self, id: ConnId, on: bool) {
+        let data = id.0 as usize as *mut c_void;
+        // SAFETY: live channel; same handler and data both ways.
+        unsafe {
+            if on {
+                tcl!(tcl_CreateCloseHandler(self.0, Some(bridge_closed), data))
+            } else {
+                tcl!(tcl_DeleteCloseHandler(self.0, Some(bridge_closed), data))
+            }
+        }
+    }
+
+    /// Closes a bridged connection's channel as the `close` command would
+    /// (errors ignored): with output pending, Tcl flushes it in the
+    /// background, then closes.
+    pub fn close_bridged(self, interp: Interp) {
+        let saved = interp.result();
+        // SAFETY: the channel is registered in `interp`; after this call
+        // the handle is not used again.
+        unsafe { tcl!(tcl_UnregisterChannel(interp.0, self.0)) };
+        interp.set_result(saved);
+    }
+}
+
+unsafe extern "C" fn bridge_readable(data: *mut c_void, _mask: c_int) {
+    super::bridge::readable(ConnId(data as usize as u64));
+}
+
+unsafe extern "C" fn bridge_writable(data: *mut c_void, _mask: c_int) {
+    super::bridge::writable(ConnId(data as usize as u64));
+}
+
+unsafe extern "C" fn bridge_closed(data: *mut c_void) {
+    super::bridge::closed(ConnId(data as usize as u64));
+}
+
 impl Channel {
     fn detach_socket(self) {
         let mut handle: *mut c_void = std::ptr::null_mut();
@@ -190,6 +348,22 @@ impl Channel {
             unsafe { libc::dup2(spare.as_raw_fd(), handle as isize as RawFd) };
         }
     }
+}
+
+/// Tcl 8.6 watches descriptors with select(), which cannot go past
+/// FD_SETSIZE (1024): the engine's duplicates take numbers from there up
+/// when the limit allows, leaving the low ones to Tcl's own sockets.
+fn duplicate_high(fd: RawFd) -> std::io::Result<std::os::fd::OwnedFd> {
+    const FIRST_HIGH_FD: RawFd = 1024;
+    // SAFETY: `fd` is open (the channel holds it); F_DUPFD_CLOEXEC makes a
+    // new descriptor that we own from here on.
+    let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, FIRST_HIGH_FD) };
+    if high >= 0 {
+        // SAFETY: `high` was just created and is owned by nobody else.
+        return Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(high) });
+    }
+    // SAFETY: as above; the plain duplicate when high numbers are not allowed.
+    unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()
 }
 
 unsafe extern "C" fn channel_closed(data: *mut c_void) {

@@ -13,7 +13,7 @@ use super::ffi::{string_match, Interp, Obj, TCL_ERROR, TCL_OK};
 use super::log::{log, Level};
 use super::state::{self, Client, Conn, ConnState, Live};
 use super::text;
-use crate::engine::{self, frames, ConnId, Event, Options, Registration};
+use crate::engine::{self, frames, ConnId, Event, Options, Registration, Stream};
 use crate::protocol::{close as close_codes, handshake, Role};
 
 type Args<'a> = &'a [*mut Tcl_Obj];
@@ -78,6 +78,8 @@ pub fn deliver(interp: Interp, sock: &str, ev: Event) {
         ev @ (Event::Connected(_) | Event::ConnectFailed(_)) => {
             super::client::deliver(interp, sock, ev)
         }
+        // Routed to the bridge before reaching here (see events.rs).
+        Event::Output(_) | Event::ReadMore | Event::Finished => {}
     }
 }
 
@@ -105,7 +107,10 @@ pub(super) fn disconnect(interp: Interp, sock: &str) {
         endpoint(interp, sock, Endpoint::Local);
         chan.unwatch_close(id);
         state::with(|r| r.conn(interp, sock).map(|c| c.channel = None));
-        chan.close(interp);
+        // A bridged channel closes once the engine's close frame is out.
+        if !super::bridge::release(id) {
+            chan.close(interp);
+        }
     }
     push(
         interp,
@@ -361,7 +366,16 @@ pub fn takeover(interp: Interp, objv: Args) -> c_int {
     )
 }
 
-/// Moves the socket under channel `sock` to the engine and says `connect`.
+/// How a channel is taken over.
+enum Taking {
+    /// Its socket, for the engine.
+    Tcp(super::channel::Taken),
+    /// Its I/O stays with Tcl (see bridge.rs).
+    Bridge(super::bridge::Prepared),
+}
+
+/// Moves the socket under channel `sock` to the engine (or, for a channel
+/// that is not a plain socket, bridges it) and says `connect`.
 fn take_over(
     interp: Interp,
     sock: &Obj,
@@ -374,13 +388,22 @@ fn take_over(
     let Some(chan) = Channel::lookup(interp, sock) else {
         return TCL_ERROR;
     };
+    // A plain socket goes to the engine; any other channel (TLS, reflected,
+    // transformed: its bytes are not the socket's) is served through Tcl.
     let kind = chan.type_name();
-    if kind != "tcp" {
+    if kind == "websocket" {
         return interp.error(
-            &format!("cannot take over {name}: it is a \"{kind}\" channel, and only plain TCP sockets are supported"),
+            &format!("cannot take over {name}: it is a WebSocket opened by websocket::open"),
             &["CHANNEL", "UNSUPPORTED"],
         );
     }
+    if !chan.is_read_write() {
+        return interp.error(
+            &format!("cannot take over {name}: it is not open for both reading and writing"),
+            &["CHANNEL", "UNSUPPORTED"],
+        );
+    }
+    let bridged = kind != "tcp";
     // The script's fileevents would fire on a socket nobody reads now.
     for ev in ["readable", "writable"] {
         let _ = interp.eval_global(&[
@@ -391,26 +414,39 @@ fn take_over(
             Obj::from_str(""),
         ]);
     }
-    let taken = match chan.take_over(interp) {
+    let taken = if bridged {
+        super::bridge::prepare(interp, chan).map(Taking::Bridge)
+    } else {
+        chan.take_over(interp).map(Taking::Tcp)
+    };
+    let taken = match taken {
         Ok(t) => t,
         Err(e) => return interp.error(&format!("cannot take over {name}: {e}"), &["CHANNEL"]),
     };
-    let peer_ip = taken
-        .stream
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|_| "0.0.0.0".into());
-    let sock_ip = taken
-        .stream
-        .local_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|_| "127.0.0.1".into());
+    // What tcllib says when the channel cannot name its ends.
+    let (mut peer_ip, mut sock_ip) = ("0.0.0.0".to_string(), "127.0.0.1".to_string());
+    let (stream, initial, skip_lf, bridge) = match taken {
+        Taking::Tcp(t) => {
+            if let Ok(a) = t.stream.peer_addr() {
+                peer_ip = a.ip().to_string();
+            }
+            if let Ok(a) = t.stream.local_addr() {
+                sock_ip = a.ip().to_string();
+            }
+            (Stream::Tcp(t.stream), t.buffered, t.may_skip_lf, None)
+        }
+        Taking::Bridge(mut p) => {
+            let initial = std::mem::take(&mut p.initial);
+            (Stream::Bridge, initial, p.may_skip_lf, Some(p))
+        }
+    };
     // Re-taking a socket starts afresh, as tcllib's New does.
     let old = state::with(|r| r.remove_conn(interp, &name));
     if let Some(old) = old {
         if let Some(ch) = old.channel {
             ch.unwatch_close(old.id);
         }
+        super::bridge::forget(old.id);
         engine::engine().abort(old.id);
     }
     let (mailbox, mut options) =
@@ -419,15 +455,18 @@ fn take_over(
         options.keepalive = Duration::ZERO; // clients do not ping unless asked
     }
     let (id, shared) = engine::engine().register(Registration {
-        stream: taken.stream,
+        stream,
         role: if server { Role::Server } else { Role::Client },
-        initial: taken.buffered,
+        initial,
         preamble,
-        skip_lf: taken.may_skip_lf,
+        skip_lf,
         mailbox,
         options: options.clone(),
     });
     chan.watch_close(id);
+    if let Some(p) = bridge {
+        super::bridge::start(interp, chan, id, shared.clone(), p);
+    }
     let conn = Conn {
         id,
         name: sock.clone(),
@@ -537,7 +576,8 @@ pub fn send(interp: Interp, objv: Args) -> c_int {
         }
     };
     let len = frame.len();
-    if shared.queued.load(Ordering::Acquire) + len > max_queued {
+    super::bridge::account(id);
+    if shared.pending() + len > max_queued {
         log(interp, Level::WARN, || {
             format!("Cannot send along WS {sock}: {max_queued} bytes already wait to be written")
         });
@@ -656,11 +696,9 @@ pub fn conninfo(interp: Interp, objv: Args) -> c_int {
         return interp.wrong_args(objv, 1, "sock what");
     }
     let sock = arg(objv, 1).to_string_lossy();
-    let Some((server, handler, st, queued)) = state::with(|r| {
-        r.conn(interp, &sock).map(|c| {
-            let q = c.shared.queued.load(Ordering::Acquire);
-            (c.server, c.handler.clone(), c.state, q)
-        })
+    let Some((server, handler, st, id, shared)) = state::with(|r| {
+        r.conn(interp, &sock)
+            .map(|c| (c.server, c.handler.clone(), c.state, c.id, c.shared.clone()))
     }) else {
         return not_a_websocket(interp, &sock);
     };
@@ -683,7 +721,8 @@ pub fn conninfo(interp: Interp, objv: Args) -> c_int {
     } else if what == "state" {
         Obj::from_str(st.name())
     } else if what == "buffered" {
-        Obj::from_int(queued as i64)
+        super::bridge::account(id);
+        Obj::from_int(shared.pending() as i64)
     } else {
         let w = what_obj.to_string_lossy();
         return interp.error(

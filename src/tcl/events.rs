@@ -112,6 +112,11 @@ impl ThreadNotifierHandle {
 
 /// Hands one engine event to its handler.
 fn dispatch(id: ConnId, ev: Event) {
+    if matches!(ev, Event::Output(_) | Event::ReadMore | Event::Finished) {
+        // A bridged channel's I/O, which outlives the handler's part.
+        super::bridge::on_event(id, ev);
+        return;
+    }
     let Some((interp, name, shared)) = state::with(|r| {
         let (interp, name) = r.by_id.get(&id)?.clone();
         let shared = r.conn(interp, &name)?.shared.clone();
@@ -124,6 +129,7 @@ fn dispatch(id: ConnId, ev: Event) {
         let before = shared.inbox.fetch_sub(w, Ordering::AcqRel);
         if before > INBOX_HIGH_WATER && before - w <= INBOX_HIGH_WATER {
             engine::engine().resume(id);
+            super::bridge::update(id);
         }
     }
     super::commands::deliver(interp, &name, ev);
@@ -163,6 +169,7 @@ unsafe extern "C" fn interp_deleted(data: *mut c_void, _interp: *mut Tcl_Interp)
             engine::engine().abort(c.id);
         }
     }
+    super::bridge::forget_interp(interp);
 }
 
 unsafe extern "C" fn thread_exit(_data: *mut c_void) {
@@ -177,5 +184,10 @@ unsafe extern "C" fn thread_exit(_data: *mut c_void) {
 unsafe extern "C" fn process_exit(_data: *mut c_void) {
     if let Some(e) = engine::running() {
         e.shutdown(Duration::from_millis(500));
+        // What the engine handed over for bridged channels of this thread.
+        if state::has_registry() {
+            let mailbox = state::with(|r| r.mailbox.clone());
+            super::bridge::flush_at_exit(&mailbox);
+        }
     }
 }

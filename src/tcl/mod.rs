@@ -1,6 +1,7 @@
 //! The Tcl binding: `Websocket_Init`, command registration, and the glue
 //! between Tcl's event loop and the engine.
 
+mod bridge;
 mod channel;
 mod client;
 mod client_channel;

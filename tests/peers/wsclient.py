@@ -7,7 +7,7 @@ RFC 6455 peer that shares no code with the package under test.
 Usage:
     wsclient.py URL [--protocol P ...] [--header K:V ...] [--timeout S]
                 [--close-timeout S] [--delay S] [--deflate] [--brief-close]
-                [--no-close] [--insecure] ACTION...
+                [--no-close] [--insecure] [--cafile PEM] ACTION...
 
 Actions run in order:
     text:STRING       send a text message; STRING may contain the escapes
@@ -225,6 +225,9 @@ async def main(args):
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         extra["ssl"] = ctx
+    elif args.cafile and args.url.startswith("wss:"):
+        # Trust this CA (only), and check the host name against it.
+        extra["ssl"] = ssl.create_default_context(cafile=args.cafile)
     try:
         ws = await connect(
             args.url,
@@ -264,6 +267,7 @@ def cli():
                    help="wait this long before connecting (counts in --timeout)")
     p.add_argument("--deflate", action="store_true", help="offer permessage-deflate")
     p.add_argument("--insecure", action="store_true", help="wss: do not verify the server certificate")
+    p.add_argument("--cafile", help="wss: trust the CA certificates of this PEM file")
     p.add_argument("--no-close", action="store_true", help="do not close after the last action")
     p.add_argument("--brief-close", action="store_true",
                    help='print just "closed" (no code/reason) when the connection closes')

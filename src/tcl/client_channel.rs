@@ -1,7 +1,5 @@
-//! The Tcl channel that names a WebSocket whose socket the engine owns: a
-//! client opened by `::websocket::open`, or a server socket taken over
-//! (it replaces the TCP channel, under the same name, so that each
-//! WebSocket holds one descriptor, the engine's). This channel only
+//! The Tcl channel that names a client WebSocket opened by
+//! `::websocket::open`. The engine owns the real socket; this channel only
 //! gives the connection a name Tcl knows (`chan names`, `close $sock`,
 //! `fconfigure $sock -peername`), unique for as long as it lives:
 //! "sock<hex address of its instance data>", the way Tcl names its own TCP
@@ -80,14 +78,8 @@ fn channel_type() -> *const Tcl_ChannelType {
 
 /// Creates the channel and registers it in `interp`; returns its name.
 pub fn create(interp: Interp, info: Rc<ClientInfo>) -> Obj {
-    create_named(interp, None, info)
-}
-
-/// As `create`, under a given name (a server socket taken over keeps the
-/// name its Tcl channel had).
-pub fn create_named(interp: Interp, name: Option<&str>, info: Rc<ClientInfo>) -> Obj {
     let inst = Box::into_raw(Box::new(Instance { info }));
-    let name = name.map_or_else(|| format!("sock{:x}", inst as usize), str::to_owned);
+    let name = format!("sock{:x}", inst as usize);
     let cname = CString::new(name.clone()).expect("no NUL");
     let mask = (tcl_sys::TCL_READABLE | tcl_sys::TCL_WRITABLE) as c_int;
     // SAFETY: a static channel type, a NUL-terminated name Tcl copies, and

@@ -34,25 +34,8 @@ import threading
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
+from peerio import esc, out
 
-def out(line):
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-
-
-def esc(s):
-    res = []
-    for ch in s:
-        o = ord(ch)
-        if ch == "\\":
-            res.append("\\\\")
-        elif 0x20 <= o < 0x7F:
-            res.append(ch)
-        elif o <= 0xFFFF:
-            res.append("\\u%04X" % o)
-        else:
-            res.append("\\U%08X" % o)
-    return "".join(res)
 
 
 COUNTER = itertools.count(1)

@@ -41,33 +41,13 @@ import base64
 import hashlib
 import socket
 import struct
-import sys
 import threading
 import time
 
+from peerio import esc, out
+
 MAGIC = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-LOCK = threading.Lock()
 
-
-def out(line):
-    with LOCK:
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
-
-
-def esc(s):
-    res = []
-    for ch in s:
-        o = ord(ch)
-        if ch == "\\":
-            res.append("\\\\")
-        elif 0x20 <= o < 0x7F:
-            res.append(ch)
-        elif o <= 0xFFFF:
-            res.append("\\u%04X" % o)
-        else:
-            res.append("\\U%08X" % o)
-    return "".join(res)
 
 
 def frame(opcode, payload):

@@ -63,28 +63,9 @@ import sys
 import threading
 import time
 
-LOCK = threading.Lock()
+from peerio import esc, out
 
 
-def out(line):
-    with LOCK:
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
-
-
-def esc(s):
-    res = []
-    for ch in s:
-        o = ord(ch)
-        if ch == "\\":
-            res.append("\\\\")
-        elif 0x20 <= o < 0x7F:
-            res.append(ch)
-        elif o <= 0xFFFF:
-            res.append("\\u%04X" % o)
-        else:
-            res.append("\\U%08X" % o)
-    return "".join(res)
 
 
 def describe(b):

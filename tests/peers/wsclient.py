@@ -52,26 +52,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidHandshake
 from websockets.frames import Opcode
 
+from peerio import esc, out
 
-def out(line):
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-
-
-def esc(s):
-    """Printable ASCII as is, backslash doubled, everything else by codepoint."""
-    res = []
-    for ch in s:
-        o = ord(ch)
-        if ch == "\\":
-            res.append("\\\\")
-        elif 0x20 <= o < 0x7F:
-            res.append(ch)
-        elif o <= 0xFFFF:
-            res.append("\\u%04X" % o)
-        else:
-            res.append("\\U%08X" % o)
-    return "".join(res)
 
 
 def esc_bytes(b):

@@ -118,11 +118,6 @@ fn is_valid_prefix(p: &[u8]) -> bool {
     p.iter().skip(2).all(|&b| (0x80..=0xBF).contains(&b))
 }
 
-/// Whole-buffer check.
-pub fn is_valid(bytes: &[u8]) -> bool {
-    std::str::from_utf8(bytes).is_ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,11 +376,5 @@ mod tests {
             let ones: Vec<usize> = (1..b.len()).collect();
             check(&b, &ones);
         }
-    }
-
-    #[test]
-    fn whole_buffer() {
-        assert!(is_valid("κόσμε".as_bytes()));
-        assert!(!is_valid(b"\xED\xA0\x80"));
     }
 }

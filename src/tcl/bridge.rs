@@ -106,9 +106,7 @@ pub struct Prepared {
 /// Puts the channel in non-blocking binary mode, starts writing what the
 /// script left in its buffers, and reads what it already has.
 pub fn prepare(interp: Interp, chan: Channel) -> Result<Prepared, String> {
-    let translation = chan
-        .option(interp, "-translation")
-        .map(|o| o.to_string_lossy());
+    let translation = chan.option("-translation").map(|o| o.to_string_lossy());
     // As for a plain socket (see `Channel::take_over`): only "auto" input
     // translation can leave a pending "drop the next LF".
     let input = translation

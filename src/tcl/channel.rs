@@ -52,7 +52,7 @@ impl Channel {
         unsafe { tcl!(tcl_GetChannelMode(self.0)) & both == both }
     }
 
-    pub fn option(self, interp: Interp, name: &str) -> Option<Obj> {
+    pub fn option(self, name: &str) -> Option<Obj> {
         let cname = CString::new(name).ok()?;
         let mut ds = Tcl_DString::default();
         // SAFETY: `ds` is initialised by the call and freed after copying.
@@ -64,7 +64,6 @@ impl Channel {
                 cname.as_ptr(),
                 &mut ds
             ));
-            let _ = interp;
             let bytes = std::slice::from_raw_parts(ds.string.cast::<u8>(), ds.length as usize);
             let obj = (rc == TCL_OK).then(|| Obj::from_tcl_utf(bytes));
             tcl!(tcl_DStringFree(&mut ds));
@@ -89,9 +88,7 @@ impl Channel {
     /// duplicates the socket for the engine. The channel stays open (for
     /// `fconfigure -peername`) but is never read or written again.
     pub fn take_over(self, interp: Interp) -> Result<Taken, String> {
-        let translation = self
-            .option(interp, "-translation")
-            .map(|o| o.to_string_lossy());
+        let translation = self.option("-translation").map(|o| o.to_string_lossy());
         if !self.set_option(interp, "-blocking", "1") {
             return Err(interp.result().to_string_lossy());
         }

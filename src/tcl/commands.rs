@@ -6,7 +6,7 @@ use std::ffi::c_int;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use tcl_sys::{Tcl_Interp, Tcl_Obj};
+use tcl_sys::Tcl_Obj;
 
 use super::channel::Channel;
 use super::ffi::{string_match, Interp, Obj, TCL_ERROR, TCL_OK};
@@ -673,7 +673,7 @@ fn endpoint(interp: Interp, sock: &str, which: Endpoint) -> Option<Obj> {
         Endpoint::Local => "-sockname",
     };
     let name = chan
-        .and_then(|ch| ch.option(interp, option))
+        .and_then(|ch| ch.option(option))
         .and_then(|v| v.elements(interp).ok())
         .and_then(|parts| match parts.get(1) {
             Some(host) if !host.tcl_utf().is_empty() => Some(host.clone()),
@@ -967,6 +967,3 @@ pub const COMMANDS: &[(&str, Command)] = &[
     ("upgrade", upgrade),
     ("validate", validate),
 ];
-
-#[allow(dead_code)]
-fn _assert_interp(_: *mut Tcl_Interp) {}

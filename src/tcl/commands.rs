@@ -59,15 +59,22 @@ fn call_handler(interp: Interp, handler: &Obj, sock: Obj, kind: &str, msg: Obj) 
 }
 
 /// An engine event reached its thread.
-pub fn deliver(interp: Interp, sock: &str, ev: Event) {
+pub fn deliver(interp: Interp, handler: &Obj, sock_obj: Obj, ev: Event) {
     if interp.is_deleted() {
         return;
     }
     match ev {
-        Event::Text(b) => push(interp, sock, "text", text::utf8_to_obj(&b)),
-        Event::Binary(b) => push(interp, sock, "binary", Obj::from_bytes(&b)),
-        Event::Ping(b) => push(interp, sock, "ping", Obj::from_bytes(&b)),
-        Event::Pong(b) => push(interp, sock, "pong", Obj::from_bytes(&b)),
+        Event::Text(b) => call_handler(interp, handler, sock_obj, "text", text::utf8_to_obj(&b)),
+        Event::Binary(b) => call_handler(interp, handler, sock_obj, "binary", Obj::from_bytes(&b)),
+        Event::Ping(b) => call_handler(interp, handler, sock_obj, "ping", Obj::from_bytes(&b)),
+        Event::Pong(b) => call_handler(interp, handler, sock_obj, "pong", Obj::from_bytes(&b)),
+        ev => deliver_state(interp, &sock_obj.to_string_lossy(), ev),
+    }
+}
+
+/// Events that change the connection's state (and look it up by name).
+fn deliver_state(interp: Interp, sock: &str, ev: Event) {
+    match ev {
         Event::Closed { code, reason } => {
             let msg = match code {
                 Some(c) => Obj::list(&[Obj::from_int(c as i64), Obj::from_str(&reason)]),
@@ -78,7 +85,9 @@ pub fn deliver(interp: Interp, sock: &str, ev: Event) {
         ev @ (Event::Connected(_) | Event::ConnectFailed(_)) => {
             super::client::deliver(interp, sock, ev)
         }
-        // Routed to the bridge before reaching here (see events.rs).
+        // Messages went to the handler above; the bridge's I/O never
+        // reaches here (see events.rs).
+        Event::Text(_) | Event::Binary(_) | Event::Ping(_) | Event::Pong(_) => {}
         Event::Output(_) | Event::ReadMore | Event::Finished => {}
     }
 }

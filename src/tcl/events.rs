@@ -117,10 +117,11 @@ fn dispatch(id: ConnId, ev: Event) {
         super::bridge::on_event(id, ev);
         return;
     }
-    let Some((interp, name, shared)) = state::with(|r| {
-        let (interp, name) = r.by_id.get(&id)?.clone();
-        let shared = r.conn(interp, &name)?.shared.clone();
-        Some((interp, name, shared))
+    // One lookup gives all a message needs (this runs once per message).
+    let Some((interp, shared, handler, sock)) = state::with(|r| {
+        let (interp, name) = r.by_id.get(&id)?;
+        let c = r.interps.get(interp)?.conns.get(name)?;
+        Some((*interp, c.shared.clone(), c.handler.clone(), c.name.clone()))
     }) else {
         return; // closed meanwhile
     };
@@ -132,7 +133,7 @@ fn dispatch(id: ConnId, ev: Event) {
             super::bridge::update(id);
         }
     }
-    super::commands::deliver(interp, &name, ev);
+    super::commands::deliver(interp, &handler, sock, ev);
 }
 
 /// The script closed the channel under a live WebSocket: drop it quietly.

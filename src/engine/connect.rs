@@ -605,6 +605,13 @@ impl Pending {
 
     /// Writes what is left of the request and reads the answer.
     fn handshake(&mut self) -> Step {
+        // A TLS server that refuses our certificate may just drop us once
+        // the handshake seemed done: say so rather than "connection lost".
+        let lost = |e: &io::Error, silent: &Option<String>| match silent {
+            Some(why) => ConnectFailure::Tls(why.clone()),
+            None => ConnectFailure::from_io(e),
+        };
+        let silent = self.silent_end();
         let Some(stream) = self.stream.as_mut() else {
             return Step::Wait;
         };
@@ -614,7 +621,7 @@ impl Pending {
                 Ok(n) => self.written += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Step::Fail(ConnectFailure::from_io(&e)),
+                Err(e) => return Step::Fail(lost(&e, &silent)),
             }
         }
         let mut buf = [0u8; 16 * 1024];
@@ -628,7 +635,7 @@ impl Pending {
                 Ok(n) => self.input.extend_from_slice(&buf[..n]),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Step::Fail(ConnectFailure::from_io(&e)),
+                Err(e) => return Step::Fail(lost(&e, &silent)),
             }
         }
         match parse_head(&self.input) {

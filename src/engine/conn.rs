@@ -16,7 +16,7 @@ use super::mailbox::{Event, Mailbox};
 use super::options::{Options, INBOX_HIGH_WATER};
 use super::timers::Timers;
 use super::transport::{TlsSession, Transport};
-use super::{ConnId, Registration, Shared, Stream};
+use super::{ConnId, Registration, Shared};
 use crate::protocol::close;
 use crate::protocol::message::{Incoming, Limits, MessageReader};
 use crate::protocol::Role;
@@ -90,25 +90,17 @@ pub(super) struct Conn {
 }
 
 impl Conn {
+    /// A connection on `stream` (made by [`Conn::transport`] or taken
+    /// from another connection with [`Conn::into_moved`]), with `out`
+    /// queued before the registration's preamble.
     pub(super) fn new(
         id: ConnId,
         shared: Arc<Shared>,
         reg: Registration,
-        tls: Option<Box<TlsSession>>,
+        stream: Transport,
+        out: VecDeque<Vec<u8>>,
         now: Instant,
-    ) -> io::Result<Conn> {
-        let stream = match reg.stream {
-            Stream::Tcp(s) => {
-                s.set_nonblocking(true)?;
-                let _ = s.set_nodelay(true);
-                let tcp = TcpStream::from_std(s);
-                match tls {
-                    None => Transport::plain(tcp),
-                    Some(session) => Transport::tls(tcp, *session),
-                }
-            }
-            Stream::Bridge => Transport::bridge(shared.clone()),
-        };
+    ) -> Conn {
         let limits = limits(&reg.options);
         let mut conn = Conn {
             id,
@@ -118,7 +110,7 @@ impl Conn {
             mailbox: reg.mailbox,
             shared,
             opts: reg.options,
-            out: VecDeque::new(),
+            out,
             out_pos: 0,
             state: State::Open,
             detached: false,
@@ -137,6 +129,8 @@ impl Conn {
             events: Vec::new(),
             items: Vec::new(),
         };
+        let carried: usize = conn.out.iter().map(Vec::len).sum();
+        conn.shared.queued.fetch_add(carried, Ordering::AcqRel);
         if !reg.preamble.is_empty() {
             conn.out.push_back(reg.preamble);
         }
@@ -144,7 +138,40 @@ impl Conn {
         if !reg.initial.is_empty() {
             conn.on_bytes(&reg.initial, now);
         }
-        Ok(conn)
+        conn
+    }
+
+    /// The transport for a new socket (over TLS when a session is given).
+    pub(super) fn transport(
+        stream: std::net::TcpStream,
+        tls: Option<Box<TlsSession>>,
+    ) -> io::Result<Transport> {
+        stream.set_nonblocking(true)?;
+        let _ = stream.set_nodelay(true);
+        let tcp = TcpStream::from_std(stream);
+        Ok(match tls {
+            None => Transport::plain(tcp),
+            Some(session) => Transport::tls(tcp, *session),
+        })
+    }
+
+    /// Whether another connection may take this one's socket over: only an
+    /// open one that owns a socket.
+    pub(super) fn movable(&self) -> bool {
+        self.state == State::Open && !self.stream.is_bridge()
+    }
+
+    /// Gives up the socket and what is not yet written of the queue, to
+    /// start a new connection on them; this one says nothing more.
+    pub(super) fn into_moved(mut self) -> (Transport, VecDeque<Vec<u8>>) {
+        let queued = self.out.iter().map(Vec::len).sum::<usize>() - self.out_pos;
+        self.shared.queued.fetch_sub(queued, Ordering::AcqRel);
+        if self.out_pos > 0 {
+            if let Some(first) = self.out.front_mut() {
+                first.drain(..self.out_pos);
+            }
+        }
+        (self.stream, self.out)
     }
 
     pub(super) fn is_dead(&self) -> bool {

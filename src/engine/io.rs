@@ -1,7 +1,7 @@
 //! The I/O thread's loop: poll, dispatch socket readiness, run commands
 //! from Tcl threads, fire timers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,9 +10,11 @@ use mio::{Events, Interest, Poll, Token};
 
 use super::conn::Conn;
 use super::connect::{Connecting, Done};
+use super::mailbox::Event;
 use super::timers::Timers;
-use super::transport::TlsSession;
-use super::{Cmd, ConnId, Registration, Shared, WAKER};
+use super::transport::{TlsSession, Transport};
+use super::{Cmd, ConnId, Registration, Shared, Stream, WAKER};
+use crate::protocol::close;
 
 const READ_BUF: usize = 64 * 1024;
 
@@ -205,14 +207,39 @@ impl Loop {
         &mut self,
         id: ConnId,
         shared: Arc<Shared>,
-        reg: Registration,
+        mut reg: Registration,
         tls: Option<Box<TlsSession>>,
         now: Instant,
     ) {
-        let mut conn = match Conn::new(id, shared, reg, tls, now) {
-            Ok(c) => c,
-            Err(_) => return,
+        let stream = std::mem::replace(&mut reg.stream, Stream::Bridge);
+        let (transport, out) = match stream {
+            Stream::Tcp(s) => match Conn::transport(s, tls) {
+                Ok(t) => (t, VecDeque::new()),
+                Err(_) => return,
+            },
+            Stream::Bridge => (Transport::bridge(shared.clone()), VecDeque::new()),
+            Stream::Adopt(old) => match self.conns.remove(&old) {
+                Some(mut c) if c.movable() => {
+                    let _ = self.poll.registry().deregister(&mut c.stream);
+                    c.into_moved()
+                }
+                gone => {
+                    // Ended meanwhile: the new connection ends as a
+                    // vanished peer does.
+                    if let Some(mut c) = gone {
+                        let _ = self.poll.registry().deregister(&mut c.stream);
+                        c.finish();
+                    }
+                    let closed = Event::Closed {
+                        code: Some(1001),
+                        reason: close::default_reason(1001),
+                    };
+                    reg.mailbox.push_all(vec![(id, closed)]);
+                    return;
+                }
+            },
         };
+        let mut conn = Conn::new(id, shared, reg, transport, out, now);
         let token = Token(id.0 as usize);
         if self
             .poll

@@ -62,6 +62,9 @@ pub enum Stream {
     /// forwards what it reads ([`Engine::bridge_input`]) and writes what
     /// the engine hands it ([`Event::Output`]).
     Bridge,
+    /// The socket (and unsent output) of this connection, which starts
+    /// afresh under a new id: a script took over a WebSocket again.
+    Adopt(ConnId),
 }
 
 /// A socket handed to the engine.

@@ -24,6 +24,18 @@ pub struct Taken {
 }
 
 impl Channel {
+    /// A handle Tcl just gave out.
+    pub fn from_raw(chan: Tcl_Channel) -> Channel {
+        Channel(chan)
+    }
+
+    /// Registered in more than one interpreter (closing it here would not
+    /// close it).
+    pub fn is_shared(self) -> bool {
+        // SAFETY: live channel.
+        unsafe { tcl!(tcl_IsChannelShared(self.0)) != 0 }
+    }
+
     /// The channel `name` in `interp`; on failure Tcl's own message is left
     /// in the interpreter.
     pub fn lookup(interp: Interp, name: &Obj) -> Option<Channel> {
@@ -85,8 +97,9 @@ impl Channel {
     }
 
     /// Flushes what the script wrote, takes the bytes Tcl buffered, and
-    /// duplicates the socket for the engine. The channel stays open (for
-    /// `fconfigure -peername`) but is never read or written again.
+    /// duplicates the socket for the engine. The channel is never read or
+    /// written again; the caller closes it ([`Channel::close`]) or, when
+    /// another interpreter shares it, keeps it until the WebSocket ends.
     pub fn take_over(self, interp: Interp) -> Result<Taken, String> {
         let translation = self.option("-translation").map(|o| o.to_string_lossy());
         if !self.set_option(interp, "-blocking", "1") {

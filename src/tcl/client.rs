@@ -29,12 +29,12 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use tcl_sys::{tcl, Tcl_Obj};
 
 use super::channel::Channel;
-use super::client_channel::{self, ClientInfo, End};
 use super::client_extra::{self, Extras};
 use super::commands::{disconnect, push};
 use super::ffi::{Interp, Obj, TCL_ERROR, TCL_OK};
 use super::log::{log, Level};
 use super::state::{self, Conn, ConnState};
+use super::ws_channel::{self, ChannelInfo, End};
 use crate::engine::connect::{ConnectFailure, ConnectRequest, Connected};
 use crate::engine::{self, frames, ConnId, Event};
 use crate::protocol::client_handshake::{self as hs, Request};
@@ -43,7 +43,7 @@ type Args<'a> = &'a [*mut Tcl_Obj];
 
 thread_local! {
     /// Client connections still opening, for their URL and channel data.
-    static OPENING: RefCell<HashMap<ConnId, Rc<ClientInfo>>> = RefCell::new(HashMap::new());
+    static OPENING: RefCell<HashMap<ConnId, Rc<ChannelInfo>>> = RefCell::new(HashMap::new());
 }
 
 /// Option names tcllib's `open` lets through (`string match -nocase` on
@@ -313,12 +313,12 @@ pub fn open(interp: Interp, objv: Args) -> c_int {
         tls,
         proxy,
     });
-    let info = Rc::new(ClientInfo {
+    let info = Rc::new(ChannelInfo {
         id,
         url: url.clone(),
         ends: RefCell::new(None),
     });
-    let name = client_channel::create(interp, info.clone());
+    let name = ws_channel::create(interp, info.clone());
     let Some(chan) = Channel::lookup(interp, &name) else {
         engine::engine().abort(id);
         return TCL_ERROR;
@@ -387,11 +387,7 @@ pub fn forget(id: ConnId) {
 }
 
 fn end(addr: std::net::SocketAddr, host: &str) -> End {
-    End {
-        ip: addr.ip().to_string(),
-        host: host.to_owned(),
-        port: addr.port(),
-    }
+    End::new(addr, Some(host.to_owned()))
 }
 
 /// The engine's verdict on a connection being opened.
@@ -464,7 +460,7 @@ pub fn deliver(interp: Interp, sock: &str, ev: Event) {
     }
 }
 
-fn connected(interp: Interp, sock: &str, info: &ClientInfo, c: Connected) {
+fn connected(interp: Interp, sock: &str, info: &ChannelInfo, c: Connected) {
     *info.ends.borrow_mut() = Some((end(c.peer, &c.peer_name), end(c.local, &c.local_name)));
     let ok = state::with(|r| match r.conn(interp, sock) {
         Some(conn) if conn.state == ConnState::Connecting => {

@@ -2,7 +2,9 @@
 //! the handler protocol (connect, text, binary, ping, pong, close,
 //! disconnect), synchronous where tcllib is.
 
+use std::cell::RefCell;
 use std::ffi::c_int;
+use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -13,6 +15,7 @@ use super::ffi::{string_match, Interp, Obj, TCL_ERROR, TCL_OK};
 use super::log::{log, Level};
 use super::state::{self, Client, Conn, ConnState, Live};
 use super::text;
+use super::ws_channel::{self, ChannelInfo, End};
 use crate::engine::{self, frames, ConnId, Event, Options, Registration, Stream};
 use crate::protocol::{close as close_codes, handshake, Role};
 
@@ -129,11 +132,13 @@ pub(super) fn disconnect(interp: Interp, sock: &str) {
     );
     let gone = state::with(|r| {
         // The handler may have taken the name over again: forget only ours.
-        if r.conn(interp, sock).is_some_and(|c| c.id == id) {
+        let gone = if r.conn(interp, sock).is_some_and(|c| c.id == id) {
             r.remove_conn(interp, sock)
         } else {
             None
-        }
+        };
+        r.prune_moved();
+        gone
     });
     drop(gone);
 }
@@ -381,6 +386,9 @@ enum Taking {
     Tcp(super::channel::Taken),
     /// Its I/O stays with Tcl (see bridge.rs).
     Bridge(super::bridge::Prepared),
+    /// A WebSocket already: the engine moves its socket to a new
+    /// connection (tcllib starts afresh when a socket is taken over again).
+    Again(ConnId),
 }
 
 /// Moves the socket under channel `sock` to the engine (or, for a channel
@@ -400,19 +408,29 @@ fn take_over(
     // A plain socket goes to the engine; any other channel (TLS, reflected,
     // transformed: its bytes are not the socket's) is served through Tcl.
     let kind = chan.type_name();
-    if kind == "websocket" {
-        return interp.error(
-            &format!("cannot take over {name}: it is a WebSocket opened by websocket::open"),
-            &["CHANNEL", "UNSUPPORTED"],
-        );
-    }
+    let again = if kind == "websocket" {
+        let live = state::with(|r| {
+            r.conn(interp, &name)
+                .filter(|c| c.state == ConnState::Connected && c.channel == Some(chan))
+                .map(|c| c.id)
+        });
+        let Some(id) = live else {
+            return interp.error(
+                &format!("cannot take over {name}: its WebSocket is not connected"),
+                &["CHANNEL", "UNSUPPORTED"],
+            );
+        };
+        Some(id)
+    } else {
+        None
+    };
     if !chan.is_read_write() {
         return interp.error(
             &format!("cannot take over {name}: it is not open for both reading and writing"),
             &["CHANNEL", "UNSUPPORTED"],
         );
     }
-    let bridged = kind != "tcp";
+    let bridged = kind != "tcp" && again.is_none();
     // The script's fileevents would fire on a socket nobody reads now.
     for ev in ["readable", "writable"] {
         let _ = interp.eval_global(&[
@@ -423,7 +441,9 @@ fn take_over(
             Obj::from_str(""),
         ]);
     }
-    let taken = if bridged {
+    let taken = if let Some(old) = again {
+        Ok(Taking::Again(old))
+    } else if bridged {
         super::bridge::prepare(interp, chan).map(Taking::Bridge)
     } else {
         chan.take_over(interp).map(Taking::Tcp)
@@ -432,15 +452,18 @@ fn take_over(
         Ok(t) => t,
         Err(e) => return interp.error(&format!("cannot take over {name}: {e}"), &["CHANNEL"]),
     };
+    // Re-taking a socket starts afresh, as tcllib's New does.
+    let old = state::with(|r| r.remove_conn(interp, &name));
     // What tcllib says when the channel cannot name its ends.
     let (mut peer_ip, mut sock_ip) = ("0.0.0.0".to_string(), "127.0.0.1".to_string());
+    let (mut peer_name, mut sock_name) = (None, None);
+    let mut ends = None;
     let (stream, initial, skip_lf, bridge) = match taken {
         Taking::Tcp(t) => {
-            if let Ok(a) = t.stream.peer_addr() {
-                peer_ip = a.ip().to_string();
-            }
-            if let Ok(a) = t.stream.local_addr() {
-                sock_ip = a.ip().to_string();
+            if let (Ok(p), Ok(l)) = (t.stream.peer_addr(), t.stream.local_addr()) {
+                peer_ip = p.ip().to_string();
+                sock_ip = l.ip().to_string();
+                ends = Some((End::new(p, None), End::new(l, None)));
             }
             (Stream::Tcp(t.stream), t.buffered, t.may_skip_lf, None)
         }
@@ -448,15 +471,24 @@ fn take_over(
             let initial = std::mem::take(&mut p.initial);
             (Stream::Bridge, initial, p.may_skip_lf, Some(p))
         }
+        Taking::Again(id) => {
+            if let Some(old) = &old {
+                peer_ip.clone_from(&old.peer_ip);
+                sock_ip.clone_from(&old.sock_ip);
+                peer_name.clone_from(&old.peer_name);
+                sock_name.clone_from(&old.sock_name);
+            }
+            (Stream::Adopt(id), Vec::new(), false, None)
+        }
     };
-    // Re-taking a socket starts afresh, as tcllib's New does.
-    let old = state::with(|r| r.remove_conn(interp, &name));
     if let Some(old) = old {
         if let Some(ch) = old.channel {
             ch.unwatch_close(old.id);
         }
         super::bridge::forget(old.id);
-        engine::engine().abort(old.id);
+        if again.is_none() {
+            engine::engine().abort(old.id);
+        }
     }
     let (mailbox, mut options) =
         state::with(|r| (r.mailbox.clone(), r.interp(interp).defaults.clone()));
@@ -472,6 +504,21 @@ fn take_over(
         mailbox,
         options: options.clone(),
     });
+    // The engine's descriptor is now the socket's only one that matters:
+    // Tcl's channel gives way to one of ours under the same name, unless
+    // another interpreter shares it.
+    let chan = match ends {
+        Some(ends) if !chan.is_shared() => {
+            chan.close(interp);
+            let info = Rc::new(ChannelInfo {
+                id,
+                url: String::new(),
+                ends: RefCell::new(Some(ends)),
+            });
+            ws_channel::create_named(interp, &name, info)
+        }
+        _ => chan,
+    };
     chan.watch_close(id);
     if let Some(p) = bridge {
         super::bridge::start(interp, chan, id, shared.clone(), p);
@@ -486,14 +533,17 @@ fn take_over(
         options,
         shared,
         channel: Some(chan),
-        peer_name: None,
-        sock_name: None,
+        peer_name,
+        sock_name,
         peer_ip,
         sock_ip,
     };
     state::with(|r| {
         r.by_id.insert(id, (interp, name.clone()));
         r.interp(interp).conns.insert(name.clone(), conn);
+        if let Some(old) = again {
+            r.forward(old, id);
+        }
     });
     push(interp, &name, "connect", info);
     let role = if server { "server" } else { "client" };

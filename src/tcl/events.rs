@@ -50,6 +50,7 @@ pub fn init_thread() {
         mailbox: Mailbox::new(Box::new(ThreadNotifier(tid))),
         interps: Default::default(),
         by_id: Default::default(),
+        moved: Default::default(),
     });
     // SAFETY: registers a plain function; no data.
     unsafe {
@@ -118,19 +119,37 @@ fn dispatch(id: ConnId, ev: Event) {
         return;
     }
     // One lookup gives all a message needs (this runs once per message).
-    let Some((interp, shared, handler, sock)) = state::with(|r| {
-        let (interp, name) = r.by_id.get(&id)?;
+    let Some((interp, shared, handler, sock, moved)) = state::with(|r| {
+        let (target, moved) = match r.by_id.contains_key(&id) {
+            true => (id, false),
+            false => (*r.moved.get(&id)?, true),
+        };
+        let (interp, name) = r.by_id.get(&target)?;
         let c = r.interps.get(interp)?.conns.get(name)?;
-        Some((*interp, c.shared.clone(), c.handler.clone(), c.name.clone()))
+        Some((
+            *interp,
+            c.shared.clone(),
+            c.handler.clone(),
+            c.name.clone(),
+            moved,
+        ))
     }) else {
         return; // closed meanwhile
     };
-    let w = ev.weight();
-    if w > 0 {
-        let before = shared.inbox.fetch_sub(w, Ordering::AcqRel);
-        if before > INBOX_HIGH_WATER && before - w <= INBOX_HIGH_WATER {
-            engine::engine().resume(id);
-            super::bridge::update(id);
+    if moved {
+        // Read before the socket moved: messages go to the new handler;
+        // the old connection's end is no news (the new one reports its own).
+        if matches!(ev, Event::Closed { .. }) {
+            return;
+        }
+    } else {
+        let w = ev.weight();
+        if w > 0 {
+            let before = shared.inbox.fetch_sub(w, Ordering::AcqRel);
+            if before > INBOX_HIGH_WATER && before - w <= INBOX_HIGH_WATER {
+                engine::engine().resume(id);
+                super::bridge::update(id);
+            }
         }
     }
     super::commands::deliver(interp, &handler, sock, ev);
@@ -143,7 +162,9 @@ pub fn channel_closed(id: ConnId) {
     }
     let gone = state::with(|r| {
         let (interp, name) = r.by_id.get(&id)?.clone();
-        r.remove_conn(interp, &name)
+        let gone = r.remove_conn(interp, &name);
+        r.prune_moved();
+        gone
     });
     if gone.is_some() {
         engine::engine().abort(id);
@@ -160,6 +181,7 @@ unsafe extern "C" fn interp_deleted(data: *mut c_void, _interp: *mut Tcl_Interp)
         for c in st.conns.values() {
             r.by_id.remove(&c.id);
         }
+        r.prune_moved();
         Some(st)
     });
     if let Some(st) = gone {

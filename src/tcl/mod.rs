@@ -4,7 +4,6 @@
 mod bridge;
 mod channel;
 mod client;
-mod client_channel;
 mod client_extra;
 mod commands;
 mod events;
@@ -13,6 +12,7 @@ mod log;
 mod netdb;
 mod state;
 mod text;
+mod ws_channel;
 
 use std::ffi::{c_int, c_void, CString};
 

@@ -80,6 +80,9 @@ pub struct Registry {
     pub mailbox: Arc<Mailbox>,
     pub interps: HashMap<Interp, InterpState>,
     pub by_id: HashMap<ConnId, (Interp, String)>,
+    /// Connections taken over again: what the engine read for the old id
+    /// before it moved the socket goes to the new one.
+    pub moved: HashMap<ConnId, ConnId>,
 }
 
 thread_local! {
@@ -119,6 +122,25 @@ impl Registry {
         self.interps
             .get_mut(&interp)
             .expect("interpreter not initialised")
+    }
+
+    /// Events for `old` now belong to `new` (see `moved`).
+    pub fn forward(&mut self, old: ConnId, new: ConnId) {
+        for to in self.moved.values_mut() {
+            if *to == old {
+                *to = new;
+            }
+        }
+        self.moved.insert(old, new);
+        self.prune_moved();
+    }
+
+    /// Forgets forwards to connections that ended.
+    pub fn prune_moved(&mut self) {
+        if !self.moved.is_empty() {
+            let by_id = &self.by_id;
+            self.moved.retain(|_, to| by_id.contains_key(to));
+        }
     }
 
     pub fn conn(&mut self, interp: Interp, name: &str) -> Option<&mut Conn> {

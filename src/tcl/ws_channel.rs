@@ -1,9 +1,11 @@
-//! The Tcl channel that names a client WebSocket opened by
-//! `::websocket::open`. The engine owns the real socket; this channel only
-//! gives the connection a name Tcl knows (`chan names`, `close $sock`,
-//! `fconfigure $sock -peername`), unique for as long as it lives:
-//! "sock<hex address of its instance data>", the way Tcl names its own TCP
-//! sockets, so it can never collide with one of them.
+//! The Tcl channel that names a WebSocket whose socket the engine owns:
+//! one opened by `::websocket::open`, or a TCP socket a script handed to
+//! `upgrade`/`takeover` (which replaces Tcl's channel by one of these under
+//! the same name, so the engine's descriptor is the only one left). The
+//! channel gives the connection a name Tcl knows (`chan names`,
+//! `close $sock`, `fconfigure $sock -peername`), unique for as long as it
+//! lives: `open` names it "sock<hex address of its instance data>", the way
+//! Tcl names its own TCP sockets, so it can never collide with one of them.
 //!
 //! Reading or writing it fails with EINVAL. Closing it runs the close
 //! handler the package registers (`Channel::watch_close`), which aborts the
@@ -11,8 +13,9 @@
 //! WebSocket ended) that handler is removed first and the close procedure
 //! only frees the instance data.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::OnceLock;
 
@@ -21,28 +24,53 @@ use tcl_sys::{tcl, Tcl_ChannelType, Tcl_DString, Tcl_Interp};
 /// Tcl's ClientData (not a named type in Tcl 9's headers).
 type ClientData = *mut c_void;
 
+use super::channel::Channel;
 use super::ffi::{Interp, Obj, TCL_ERROR, TCL_OK};
 use crate::engine::ConnId;
 
-/// One end of a connection as Tcl shows it: address, host name, port.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One end of a connection: its address, and its host name, looked up
+/// when first asked for (as Tcl's TCP channels do) unless already known.
+#[derive(Clone, Debug)]
 pub struct End {
-    pub ip: String,
-    pub host: String,
-    pub port: u16,
+    addr: SocketAddr,
+    host: OnceCell<String>,
 }
 
-/// What the Tcl side keeps about a client WebSocket.
-pub struct ClientInfo {
+impl End {
+    pub fn new(addr: SocketAddr, host: Option<String>) -> End {
+        let cell = OnceCell::new();
+        if let Some(h) = host {
+            let _ = cell.set(h);
+        }
+        End { addr, host: cell }
+    }
+
+    pub fn ip(&self) -> String {
+        self.addr.ip().to_string()
+    }
+
+    /// The host name, or the address when it has none.
+    pub fn host(&self) -> &str {
+        self.host.get_or_init(|| {
+            super::netdb::reverse_lookup(self.addr.ip()).unwrap_or_else(|| self.ip())
+        })
+    }
+}
+
+/// What the Tcl side keeps about the connection a channel names.
+pub struct ChannelInfo {
+    /// The connection `open` started: its opening state is forgotten when
+    /// the channel closes.
     pub id: ConnId,
-    /// The URL as given to `open`, for the handler's messages.
+    /// The URL given to `open`, for the handler's messages (empty for a
+    /// socket taken over).
     pub url: String,
     /// Peer and local ends, once connected.
     pub ends: RefCell<Option<(End, End)>>,
 }
 
 struct Instance {
-    info: Rc<ClientInfo>,
+    info: Rc<ChannelInfo>,
 }
 
 struct ChanType(Tcl_ChannelType);
@@ -76,11 +104,22 @@ fn channel_type() -> *const Tcl_ChannelType {
         .0
 }
 
-/// Creates the channel and registers it in `interp`; returns its name.
-pub fn create(interp: Interp, info: Rc<ClientInfo>) -> Obj {
+/// Creates a channel for a client WebSocket and registers it in
+/// `interp`; returns its name.
+pub fn create(interp: Interp, info: Rc<ChannelInfo>) -> Obj {
     let inst = Box::into_raw(Box::new(Instance { info }));
     let name = format!("sock{:x}", inst as usize);
-    let cname = CString::new(name.clone()).expect("no NUL");
+    register(interp, &name, inst);
+    Obj::from_str(&name)
+}
+
+/// Creates a channel named `name` (free in `interp`) and registers it.
+pub fn create_named(interp: Interp, name: &str, info: Rc<ChannelInfo>) -> Channel {
+    register(interp, name, Box::into_raw(Box::new(Instance { info })))
+}
+
+fn register(interp: Interp, name: &str, inst: *mut Instance) -> Channel {
+    let cname = CString::new(name).unwrap_or_default();
     let mask = (tcl_sys::TCL_READABLE | tcl_sys::TCL_WRITABLE) as c_int;
     // SAFETY: a static channel type, a NUL-terminated name Tcl copies, and
     // instance data owned by the channel from now on (freed by its close
@@ -93,8 +132,8 @@ pub fn create(interp: Interp, info: Rc<ClientInfo>) -> Obj {
             mask
         ));
         tcl!(tcl_RegisterChannel(interp.0, chan));
+        Channel::from_raw(chan)
     }
-    Obj::from_str(&name)
 }
 
 fn free(data: ClientData) {
@@ -166,9 +205,9 @@ fn append_element(ds: *mut Tcl_DString, s: &str) {
 }
 
 fn append_end(ds: *mut Tcl_DString, end: &End) {
-    append_element(ds, &end.ip);
-    append_element(ds, &end.host);
-    append_element(ds, &end.port.to_string());
+    append_element(ds, &end.ip());
+    append_element(ds, end.host());
+    append_element(ds, &end.addr.port().to_string());
 }
 
 /// `fconfigure`'s options of ours, as Tcl's TCP sockets have them:

@@ -12,9 +12,9 @@ TCLSH=${TCLSH:-tclsh}
 PYTHON=${PYTHON:-python3}
 ulimit -Hn 65536 2>/dev/null; ulimit -n "$(ulimit -Hn)" 2>/dev/null
 limit=$(ulimit -n)
-# Each WebSocket holds two descriptors in the server (the Tcl channel and
-# the engine's), an abandoned handshake one.
-fit=$(( (limit - abandon - 64) / 2 ))
+# Each WebSocket holds one descriptor in the server (the engine's: takeover
+# replaces Tcl's channel), and so does each abandoned handshake.
+fit=$(( limit - abandon - 64 ))
 if [ "$n" -gt "$fit" ]; then
   echo "NOTE: the open-files limit ($limit) fits $fit connections, not $n: testing $fit"
   n=$fit

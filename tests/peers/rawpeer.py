@@ -39,6 +39,8 @@ Violations:
                       16 MiB + 1), followed by nothing
     stall[:SECS]      half of a masked text frame "stalled message", silence
                       for SECS (default 2), then the rest of the frame
+    trickle:SECS:STR  a masked text frame STR sent one byte at a time, SECS
+                      seconds apart (slowloris)
 
 Output lines:
     http STATUS                      (the server's status code)
@@ -349,6 +351,12 @@ def main():
                 sock.sendall(f[:half])
                 time.sleep(float(arg) if arg else 2.0)
                 sock.sendall(f[half:])
+            elif name == "trickle":
+                gap, _, text = arg.partition(":")
+                for i, b in enumerate(frame(1, unescape_bytes(text))):
+                    if i:
+                        time.sleep(float(gap))
+                    sock.sendall(bytes([b]))
             elif name == "end":
                 sock.shutdown(socket.SHUT_WR)
             elif name == "abort":

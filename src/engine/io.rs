@@ -17,6 +17,13 @@ use super::{Cmd, ConnId, Registration, Shared, Stream, WAKER};
 use crate::protocol::close;
 
 const READ_BUF: usize = 64 * 1024;
+/// After the number of connections fell to half of a peak of at least
+/// this many, the engine gives memory back ...
+const RELEASE_PEAK: usize = 256;
+/// ... this long after (Tcl threads free their part meanwhile).
+const RELEASE_DELAY: Duration = Duration::from_secs(2);
+/// The timer id of that release (connection ids start at 1).
+const RELEASE: ConnId = ConnId(0);
 
 struct Loop {
     poll: Poll,
@@ -29,6 +36,9 @@ struct Loop {
     dirty: Vec<ConnId>,
     /// Client connections still opening (`::websocket::open`).
     connecting: Connecting,
+    /// Most connections served at once since memory was last released.
+    peak: usize,
+    release_armed: bool,
 }
 
 pub(super) fn run(poll: Poll) {
@@ -40,6 +50,8 @@ pub(super) fn run(poll: Poll) {
         again: Vec::new(),
         dirty: Vec::new(),
         connecting: Connecting::default(),
+        peak: 0,
+        release_armed: false,
     };
     let engine = super::engine();
     let mut events = Events::with_capacity(1024);
@@ -109,6 +121,10 @@ pub(super) fn run(poll: Poll) {
         }
         lp.timers.expired(now, &mut expired);
         for id in expired.drain(..) {
+            if id == RELEASE {
+                lp.release_memory();
+                continue;
+            }
             if lp.connecting.has(id) {
                 let done = lp
                     .connecting
@@ -140,8 +156,30 @@ impl Loop {
         if c.is_dead() {
             let _ = self.poll.registry().deregister(&mut c.stream);
             c.finish();
+            drop(c);
+            self.ended();
         } else {
             self.conns.insert(id, c);
+        }
+    }
+
+    /// A connection ended: once many have, plan to give memory back.
+    fn ended(&mut self) {
+        if !self.release_armed && self.peak >= RELEASE_PEAK && self.conns.len() <= self.peak / 2 {
+            self.release_armed = true;
+            self.timers.add(Instant::now() + RELEASE_DELAY, RELEASE);
+        }
+    }
+
+    /// Shrinks the tables to what is left, and has the allocator return
+    /// its free memory to the system.
+    fn release_memory(&mut self) {
+        self.release_armed = false;
+        self.conns.shrink_to(self.conns.len() * 2);
+        self.timers.shrink();
+        self.peak = self.conns.len();
+        if let Some(f) = super::RELEASE_MEMORY.get() {
+            f();
         }
     }
 
@@ -256,6 +294,7 @@ impl Loop {
         }
         conn.schedule_keepalive(now, &mut self.timers);
         self.conns.insert(id, conn);
+        self.peak = self.peak.max(self.conns.len());
         // Readiness is edge-triggered: read what is already there.
         self.with(id, |c, lp| {
             if c.on_readable(now, &mut lp.buf) {

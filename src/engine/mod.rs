@@ -124,6 +124,15 @@ const WAKER: Token = Token(usize::MAX);
 
 static ENGINE: OnceLock<Engine> = OnceLock::new();
 
+static RELEASE_MEMORY: OnceLock<fn()> = OnceLock::new();
+
+/// How the engine gives freed memory back to the system once many
+/// connections have ended (the allocator keeps it otherwise). The Tcl
+/// layer supplies it, as it calls into the C library.
+pub fn set_release_memory(f: fn()) {
+    let _ = RELEASE_MEMORY.set(f);
+}
+
 /// The process's engine, started on first use.
 pub fn engine() -> &'static Engine {
     ENGINE.get_or_init(|| {

@@ -24,6 +24,11 @@ impl Timers {
             .map(|Reverse((at, _))| at.saturating_duration_since(now))
     }
 
+    /// Gives back room the heap no longer needs.
+    pub fn shrink(&mut self) {
+        self.heap.shrink_to(self.heap.len() * 2);
+    }
+
     /// Pops every connection whose deadline has passed.
     pub fn expired(&mut self, now: Instant, out: &mut Vec<ConnId>) {
         while let Some(Reverse((at, id))) = self.heap.peek().copied() {

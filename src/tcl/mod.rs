@@ -57,6 +57,7 @@ pub unsafe extern "C" fn Websocket_Init(interp: *mut Tcl_Interp) -> c_int {
     }
     let interp = Interp(interp);
     events::init_thread();
+    crate::engine::set_release_memory(release_memory);
     let fresh = state::with(|r| {
         if r.interps.contains_key(&interp) {
             return false;
@@ -96,6 +97,16 @@ pub unsafe extern "C" fn Websocket_Init(interp: *mut Tcl_Interp) -> c_int {
     let v = CString::new(VERSION).expect("no NUL");
     // SAFETY: live interpreter, NUL-terminated strings.
     unsafe { tcl_sys::tclsys_pkg_provide(interp.0, c"websocket".as_ptr(), v.as_ptr()) }
+}
+
+/// Gives the C allocator's free memory back to the system, for the engine
+/// once many connections have ended.
+fn release_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Safe interpreters get the package too: it only talks to sockets the

@@ -151,6 +151,10 @@ impl Registry {
     pub fn remove_conn(&mut self, interp: Interp, name: &str) -> Option<Conn> {
         let conn = self.interps.get_mut(&interp)?.conns.remove(name)?;
         self.by_id.remove(&conn.id);
+        // Room for a past crowd of connections goes back.
+        if self.by_id.capacity() > 1024 && self.by_id.len() * 4 < self.by_id.capacity() {
+            self.by_id.shrink_to(self.by_id.len() * 2);
+        }
         Some(conn)
     }
 }

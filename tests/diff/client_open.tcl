@@ -17,6 +17,12 @@ proc h {s t m} {
 	disconnect - error { set ::gone($s) 1 }
     }
 }
+# Socket names are reused once closed: a new connection starts afresh.
+proc fresh {s} {
+    dict unset ::t::labels $s
+    foreach a {::connected ::got ::gone} { unset -nocomplain ${a}($s) }
+    ::t::lbl $s C
+}
 ::t::watchdog 20000
 set ::port [::t::echoserver --id test-server --subprotocols superchat]
 if {$::port eq ""} {
@@ -26,7 +32,7 @@ if {$::port eq ""} {
 
 # 1. Plain connection.
 set ws [websocket::open ws://127.0.0.1:$::port/echo?x=1 h]
-::t::lbl $ws C
+fresh $ws
 ::t::out "open -> [::t::norm $ws]"
 ::t::try_cmd "state before handshake" {websocket::conninfo $ws state}
 ::t::try_cmd "send before handshake" {websocket::send $ws text early}
@@ -54,7 +60,7 @@ for {set i 0} {$i < 256} {incr i} { append bytes [binary format c $i] }
 
 # 2. Subprotocol negotiation.
 set ws2 [websocket::open ws://127.0.0.1:$::port/ h -protocol {chat superchat}]
-::t::lbl $ws2 C
+fresh $ws2
 ::t::waitfor {[info exists ::got($ws2)]} 5000
 ::t::try_cmd "close 1000 done" {websocket::close $ws2 1000 done}
 ::t::waitfor {[info exists ::gone($ws2)]} 3000
@@ -63,7 +69,7 @@ set ws2 [websocket::open ws://127.0.0.1:$::port/ h -protocol {chat superchat}]
 ::t::server {{/only-here h}}
 set ::port $::t::port
 set ws3 [websocket::open ws://127.0.0.1:$::t::port/elsewhere h]
-::t::lbl $ws3 C
+fresh $ws3
 ::t::waitfor {[info exists ::gone($ws3)]} 5000
 ::t::pause 50
 ::t::try_cmd "state after HTTP error" {websocket::conninfo $ws3 state}

@@ -106,7 +106,7 @@ impl Conn {
             id,
             stream,
             role: reg.role,
-            reader: MessageReader::new(reg.role, limits),
+            reader: MessageReader::new(reg.role, limits).recycling(super::pool::take),
             mailbox: reg.mailbox,
             shared,
             opts: reg.options,
@@ -554,7 +554,9 @@ impl Conn {
             let front = self.out.front().expect("wrote more than was queued").len() - self.out_pos;
             if written >= front {
                 written -= front;
-                self.out.pop_front();
+                if let Some(frame) = self.out.pop_front() {
+                    super::pool::give(frame);
+                }
                 self.out_pos = 0;
             } else {
                 self.out_pos += written;

@@ -40,7 +40,7 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 pub fn build(role: Role, fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
     let mask = (role == Role::Client).then(mask_key);
     let hlen = header_len(mask.is_some(), payload.len() as u64);
-    let mut out = Vec::with_capacity(hlen + payload.len());
+    let mut out = super::pool::take_or_new(hlen + payload.len());
     encode_header(&mut out, fin, opcode, mask, payload.len() as u64);
     out.extend_from_slice(payload);
     if let Some(key) = mask {

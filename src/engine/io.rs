@@ -178,6 +178,7 @@ impl Loop {
         self.conns.shrink_to(self.conns.len() * 2);
         self.timers.shrink();
         self.peak = self.conns.len();
+        super::pool::clear();
         if let Some(f) = super::RELEASE_MEMORY.get() {
             f();
         }

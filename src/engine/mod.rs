@@ -8,6 +8,7 @@ pub mod frames;
 mod io;
 pub mod mailbox;
 pub mod options;
+pub mod pool;
 mod timers;
 pub mod tls;
 pub mod transport;

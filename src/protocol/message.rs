@@ -12,6 +12,9 @@ use super::Role;
 /// buffer grows past it only as bytes actually arrive.
 const MAX_PREALLOC: usize = 64 * 1024;
 
+/// Gives an empty buffer with room for the given length, if it has one.
+pub type TakeBuffer = fn(usize) -> Option<Vec<u8>>;
+
 /// Limits applied while reading.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -80,6 +83,9 @@ pub struct MessageReader {
     ctrl: Vec<u8>,
     utf8: Utf8Validator,
     error: Option<ReadError>,
+    /// Where a large message may find an empty buffer already allocated
+    /// (see [`MessageReader::recycling`]).
+    recycled: Option<TakeBuffer>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,7 +125,17 @@ impl MessageReader {
             ctrl: Vec::new(),
             utf8: Utf8Validator::new(),
             error: None,
+            recycled: None,
         }
+    }
+
+    /// A message whose first frame announces `len` bytes starts in
+    /// `take(len)`'s buffer when it gives one (the caller's allocation
+    /// strategy: memory that already exists, so it may be larger than
+    /// what a header alone makes us reserve).
+    pub fn recycling(mut self, take: TakeBuffer) -> Self {
+        self.recycled = Some(take);
+        self
     }
 
     pub fn set_limits(&mut self, limits: Limits) {
@@ -251,6 +267,12 @@ impl MessageReader {
                     }
                     OpCode::Binary => self.msg_kind = Some(MsgKind::Binary),
                     _ => {}
+                }
+                if self.msg.capacity() == 0 {
+                    let len = usize::try_from(h.payload_len).unwrap_or(usize::MAX);
+                    if let Some(buf) = self.recycled.and_then(|take| take(len)) {
+                        self.msg = buf;
+                    }
                 }
                 self.msg.reserve(prealloc);
             }

@@ -67,8 +67,16 @@ pub fn deliver(interp: Interp, handler: &Obj, sock_obj: Obj, ev: Event) {
         return;
     }
     match ev {
-        Event::Text(b) => call_handler(interp, handler, sock_obj, "text", text::utf8_to_obj(&b)),
-        Event::Binary(b) => call_handler(interp, handler, sock_obj, "binary", Obj::from_bytes(&b)),
+        Event::Text(b) => {
+            let msg = text::utf8_to_obj(&b);
+            engine::pool::give(b);
+            call_handler(interp, handler, sock_obj, "text", msg)
+        }
+        Event::Binary(b) => {
+            let msg = Obj::from_bytes(&b);
+            engine::pool::give(b);
+            call_handler(interp, handler, sock_obj, "binary", msg)
+        }
         Event::Ping(b) => call_handler(interp, handler, sock_obj, "ping", Obj::from_bytes(&b)),
         Event::Pong(b) => call_handler(interp, handler, sock_obj, "pong", Obj::from_bytes(&b)),
         ev => deliver_state(interp, &sock_obj.to_string_lossy(), ev),

@@ -29,7 +29,7 @@ fn utf8_encoding() -> Tcl_Encoding {
 pub fn obj_to_utf8(obj: &Obj) -> Cow<'_, [u8]> {
     let b = obj.tcl_utf();
     // C0 only starts Tcl's NUL; ED starts every surrogate (and U+D000-D7FF).
-    if !b.iter().any(|&c| c == 0xC0 || c == 0xED) {
+    if memchr::memchr2(0xC0, 0xED, b).is_none() {
         return Cow::Borrowed(b);
     }
     let mut ds = Tcl_DString::default();
@@ -51,9 +51,9 @@ pub fn obj_to_utf8(obj: &Obj) -> Cow<'_, [u8]> {
 /// A string object from valid UTF-8.
 pub fn utf8_to_obj(b: &[u8]) -> Obj {
     let needs_encoding = if cfg!(tcl9) {
-        b.contains(&0)
+        memchr::memchr(0, b).is_some()
     } else {
-        b.iter().any(|&c| c == 0 || c >= 0xF0)
+        has_nul_or_4_byte(b)
     };
     if !needs_encoding {
         return Obj::from_tcl_utf(b);
@@ -73,7 +73,45 @@ pub fn utf8_to_obj(b: &[u8]) -> Obj {
     }
 }
 
+/// Whether `b` holds a NUL or starts a 4-byte sequence (F0 and up): the
+/// smallest and largest byte of each 64-byte block, which the compiler
+/// computes with vector instructions.
+fn has_nul_or_4_byte(b: &[u8]) -> bool {
+    let hit = |block: &[u8]| {
+        let (lo, hi) = block
+            .iter()
+            .fold((u8::MAX, 0u8), |(lo, hi), &c| (lo.min(c), hi.max(c)));
+        lo == 0 || hi >= 0xF0
+    };
+    let mut blocks = b.chunks_exact(64);
+    blocks.any(hit) || hit(blocks.remainder())
+}
+
 fn dstring_bytes(ds: &Tcl_DString) -> &[u8] {
     // SAFETY: a DString holds `length` valid bytes at `string`.
     unsafe { std::slice::from_raw_parts(ds.string.cast::<u8>(), ds.length as usize) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_nul_or_4_byte;
+
+    #[test]
+    fn finds_nul_or_4_byte_starts_anywhere() {
+        for len in [0, 1, 63, 64, 65, 200] {
+            let clean = vec![b'a'; len];
+            assert!(!has_nul_or_4_byte(&clean));
+            for at in 0..len {
+                for (byte, hit) in [(0u8, true), (0xF0, true), (0xF4, true), (0xEF, false)] {
+                    let mut v = clean.clone();
+                    v[at] = byte;
+                    assert_eq!(
+                        has_nul_or_4_byte(&v),
+                        hit,
+                        "len {len} at {at} byte {byte:x}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -582,7 +582,8 @@ pub fn send(interp: Interp, objv: Args) -> c_int {
     if !(3..=5).contains(&objv.len()) {
         return interp.wrong_args(objv, 1, "sock type ?msg? ?final?");
     }
-    let sock = arg(objv, 1).to_string_lossy();
+    let sock_obj = arg(objv, 1);
+    let sock = sock_obj.str_lossy();
     let Some((state_now, role, write_opcode, shared, id, max_queued)) = state::with(|r| {
         r.conn(interp, &sock).map(|c| {
             let role = if c.server { Role::Server } else { Role::Client };

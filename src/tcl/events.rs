@@ -120,11 +120,10 @@ fn dispatch(id: ConnId, ev: Event) {
     }
     // One lookup gives all a message needs (this runs once per message).
     let Some((interp, shared, handler, sock, moved)) = state::with(|r| {
-        let (target, moved) = match r.by_id.contains_key(&id) {
-            true => (id, false),
-            false => (*r.moved.get(&id)?, true),
+        let ((interp, name), moved) = match r.by_id.get(&id) {
+            Some(entry) => (entry, false),
+            None => (r.by_id.get(r.moved.get(&id)?)?, true),
         };
-        let (interp, name) = r.by_id.get(&target)?;
         let c = r.interps.get(interp)?.conns.get(name)?;
         Some((
             *interp,

@@ -78,6 +78,15 @@ impl Obj {
         String::from_utf8_lossy(&super::text::obj_to_utf8(self)).into_owned()
     }
 
+    /// The string as `str`, without a copy when it is plain (a channel
+    /// name always is).
+    pub fn str_lossy(&self) -> std::borrow::Cow<'_, str> {
+        match std::str::from_utf8(self.tcl_utf()) {
+            Ok(s) if !s.contains('\u{0}') => std::borrow::Cow::Borrowed(s),
+            _ => std::borrow::Cow::Owned(self.to_string_lossy()),
+        }
+    }
+
     /// Byte-array view (a string of chars over U+00FF: their low bytes on
     /// Tcl 8.6, an error on Tcl 9).
     pub fn bytes(&self, interp: Interp) -> Result<&[u8], ()> {

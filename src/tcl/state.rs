@@ -78,11 +78,42 @@ pub struct InterpState {
 
 pub struct Registry {
     pub mailbox: Arc<Mailbox>,
-    pub interps: HashMap<Interp, InterpState>,
-    pub by_id: HashMap<ConnId, (Interp, String)>,
+    pub interps: HashMap<Interp, InterpState, IdHash>,
+    pub by_id: HashMap<ConnId, (Interp, String), IdHash>,
     /// Connections taken over again: what the engine read for the old id
     /// before it moved the socket goes to the new one.
-    pub moved: HashMap<ConnId, ConnId>,
+    pub moved: HashMap<ConnId, ConnId, IdHash>,
+}
+
+/// Hashing for keys that are already unique numbers (connection ids,
+/// interpreter addresses): one multiplication instead of SipHash, which
+/// these maps, looked up for every message, do not need (their keys do not
+/// come from the network).
+pub type IdHash = std::hash::BuildHasherDefault<IdHasher>;
+
+#[derive(Default)]
+pub struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        // Fibonacci hashing: spreads nearby numbers over the high bits,
+        // which hashbrown uses.
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
 }
 
 thread_local! {

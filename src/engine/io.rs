@@ -59,10 +59,14 @@ pub(super) fn run(poll: Poll) {
     let mut expired = Vec::new();
     let mut again = Vec::new();
     loop {
-        let timeout = if lp.again.is_empty() {
-            lp.timers.next_timeout(Instant::now())
-        } else {
+        let batching = engine.batching(Instant::now());
+        let timeout = if !lp.again.is_empty() {
             Some(Duration::ZERO)
+        } else if batching {
+            let t = lp.timers.next_timeout(Instant::now());
+            Some(t.map_or(super::BATCH_POLL, |t| t.min(super::BATCH_POLL)))
+        } else {
+            lp.timers.next_timeout(Instant::now())
         };
         if let Err(e) = lp.poll.poll(&mut events, timeout) {
             if e.kind() == io::ErrorKind::Interrupted {
@@ -105,7 +109,7 @@ pub(super) fn run(poll: Poll) {
                 }
             });
         }
-        if woken {
+        if woken || batching || engine.batching(now) {
             engine.take_cmds(&mut cmds);
             for cmd in cmds.drain(..) {
                 if lp.command(cmd, now) {

@@ -13,11 +13,12 @@ mod timers;
 pub mod tls;
 pub mod transport;
 
+use std::cell::Cell;
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mio::{Poll, Token, Waker};
 
@@ -116,6 +117,10 @@ pub struct Engine {
     cmds: Mutex<Vec<Cmd>>,
     waker: Waker,
     wake_pending: AtomicBool,
+    /// When a Tcl thread last started a batch of event deliveries (see
+    /// [`Engine::batch`]), in microseconds since `epoch`.
+    batch_at: AtomicU64,
+    epoch: Instant,
     next_id: AtomicU64,
     thread: Mutex<Option<JoinHandle<()>>>,
     stopped: AtomicBool,
@@ -147,6 +152,8 @@ pub fn engine() -> &'static Engine {
             cmds: Mutex::new(Vec::new()),
             waker,
             wake_pending: AtomicBool::new(false),
+            batch_at: AtomicU64::new(0),
+            epoch: Instant::now(),
             next_id: AtomicU64::new(1),
             thread: Mutex::new(Some(thread)),
             stopped: AtomicBool::new(false),
@@ -159,9 +166,76 @@ pub fn running() -> Option<&'static Engine> {
     ENGINE.get()
 }
 
+thread_local! {
+    /// This thread's batch of event deliveries: when it started, and
+    /// whether it has woken the I/O thread yet.
+    static BATCH: Cell<Option<(Instant, bool)>> = const { Cell::new(None) };
+}
+
+/// For this long after a batch starts, the frames its handlers send after
+/// the first do not wake the I/O thread ...
+const BATCH_DEFER: Duration = Duration::from_millis(1);
+/// ... which, for this long after any batch started, looks for commands
+/// on its own ...
+pub(crate) const BATCH_WINDOW: Duration = Duration::from_millis(3);
+/// ... this often (mio rounds it up to a millisecond when it has nothing
+/// else to do). A frame is never held back longer than that, however long
+/// a handler runs.
+pub(crate) const BATCH_POLL: Duration = Duration::from_micros(50);
+
+/// A Tcl thread's batch of event deliveries; ends when dropped.
+pub struct Batch {
+    engine: &'static Engine,
+    /// The batch this one is nested in (a handler ran the event loop).
+    outer: Option<(Instant, bool)>,
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        BATCH.set(self.outer);
+        if !self.engine.cmds.lock().unwrap().is_empty() {
+            self.engine.wake();
+        }
+    }
+}
+
 impl Engine {
     fn push(&self, cmd: Cmd) {
         self.cmds.lock().unwrap().push(cmd);
+        match BATCH.get() {
+            // Early in a batch that woke the I/O thread already: it picks
+            // this up by itself (every frame a handler sends would
+            // otherwise cost a syscall and a thread wake-up).
+            Some((start, true)) if start.elapsed() < BATCH_DEFER => {}
+            Some((start, _)) => {
+                BATCH.set(Some((start, true)));
+                self.wake();
+            }
+            None => self.wake(),
+        }
+    }
+
+    /// Starts a batch of event deliveries on this Tcl thread (see
+    /// [`BATCH_DEFER`]); it ends when the result is dropped, waking the
+    /// I/O thread for what is still queued.
+    pub fn batch(&'static self) -> Batch {
+        let now = Instant::now();
+        let at = now.saturating_duration_since(self.epoch).as_micros() as u64;
+        self.batch_at.fetch_max(at, Ordering::AcqRel);
+        Batch {
+            engine: self,
+            outer: BATCH.replace(Some((now, false))),
+        }
+    }
+
+    /// Whether a Tcl thread may have queued commands without waking us
+    /// (a batch started less than [`BATCH_WINDOW`] ago).
+    pub(crate) fn batching(&self, now: Instant) -> bool {
+        let at = Duration::from_micros(self.batch_at.load(Ordering::Acquire));
+        at > Duration::ZERO && now.saturating_duration_since(self.epoch) < at + BATCH_WINDOW
+    }
+
+    fn wake(&self) {
         // One wake-up covers every command queued until the thread drains.
         if !self.wake_pending.swap(true, Ordering::AcqRel) {
             let _ = self.waker.wake();

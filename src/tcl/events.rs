@@ -95,6 +95,7 @@ unsafe extern "C" fn event_proc(_ev: *mut Tcl_Event, flags: c_int) -> c_int {
         // Still marked scheduled: this thread must come back for the rest.
         ThreadNotifierHandle::requeue();
     }
+    let _batch = engine::running().map(|e| e.batch());
     for (id, ev) in batch {
         dispatch(id, ev);
     }

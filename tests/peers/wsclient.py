@@ -20,6 +20,9 @@ Actions run in order:
     ping:DATA         send a ping (escapes as for text) and wait for its pong
     recv              wait for one message and print it
     recvn:N           wait for N messages and print them
+    recvgaps:N        wait for N messages; print each, then "gap MS": the
+                      milliseconds since the one before (or since the action
+                      started)
     sleep:SECS        sleep
     close[:CODE[:REASON]]  closing handshake (CODE "none" = empty payload)
     wait-close        wait until the server closes; print its code and reason
@@ -43,6 +46,7 @@ The program always exits by itself; exit status 0 unless it timed out
 
 import argparse
 import asyncio
+import time
 import hashlib
 import re
 import ssl
@@ -145,6 +149,13 @@ async def run_actions(ws, actions, args):
         elif name == "recvn":
             for _ in range(int(arg)):
                 print_message(await ws.recv())
+        elif name == "recvgaps":
+            last = time.monotonic()
+            for _ in range(int(arg)):
+                print_message(await ws.recv())
+                now = time.monotonic()
+                out("gap %d" % round((now - last) * 1000))
+                last = now
         elif name == "sleep":
             await asyncio.sleep(float(arg))
         elif name == "expect-silence":

@@ -59,14 +59,15 @@ pub(super) fn run(poll: Poll) {
     let mut expired = Vec::new();
     let mut again = Vec::new();
     loop {
-        let batching = engine.batching(Instant::now());
+        let before = Instant::now();
+        let batching = engine.batching(before);
         let timeout = if !lp.again.is_empty() {
             Some(Duration::ZERO)
         } else if batching {
-            let t = lp.timers.next_timeout(Instant::now());
+            let t = lp.timers.next_timeout(before);
             Some(t.map_or(super::BATCH_POLL, |t| t.min(super::BATCH_POLL)))
         } else {
-            lp.timers.next_timeout(Instant::now())
+            lp.timers.next_timeout(before)
         };
         if let Err(e) = lp.poll.poll(&mut events, timeout) {
             if e.kind() == io::ErrorKind::Interrupted {

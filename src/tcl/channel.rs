@@ -122,19 +122,9 @@ impl Channel {
         };
         // As tcllib does; it also frees the channel's encoding stage buffer.
         self.set_option(interp, "-translation", "binary");
-        let mut handle: *mut c_void = std::ptr::null_mut();
-        // SAFETY: live channel; for a "tcp" channel the handle is its fd.
-        let rc = unsafe {
-            tcl!(tcl_GetChannelHandle(
-                self.0,
-                tcl_sys::TCL_READABLE as c_int,
-                &mut handle
-            ))
-        };
-        if rc != TCL_OK {
-            return Err("cannot get the socket of the channel".into());
-        }
-        let fd = handle as isize as RawFd;
+        let fd = self
+            .socket_fd()
+            .ok_or("cannot get the socket of the channel")?;
         let owned = duplicate_high(fd).map_err(|e| format!("cannot duplicate the socket: {e}"))?;
         // Only "auto" input translation turns a CR at the very end of what
         // was read into a pending "drop the next LF", and then nothing is
@@ -338,7 +328,8 @@ unsafe extern "C" fn bridge_closed(data: *mut c_void) {
 }
 
 impl Channel {
-    fn detach_socket(self) {
+    /// The descriptor under a "tcp" channel.
+    fn socket_fd(self) -> Option<RawFd> {
         let mut handle: *mut c_void = std::ptr::null_mut();
         // SAFETY: live channel; for a "tcp" channel the handle is its fd.
         let rc = unsafe {
@@ -348,14 +339,18 @@ impl Channel {
                 &mut handle
             ))
         };
+        (rc == TCL_OK).then_some(handle as isize as RawFd)
+    }
+
+    fn detach_socket(self) {
         let Ok((spare, _other_end)) = std::os::unix::net::UnixStream::pair() else {
             return;
         };
-        if rc == TCL_OK {
+        if let Some(fd) = self.socket_fd() {
             // SAFETY: both descriptors are open; dup2 swaps what the
             // channel's descriptor number refers to, and Tcl watches no
             // events on it (takeover removed them).
-            unsafe { libc::dup2(spare.as_raw_fd(), handle as isize as RawFd) };
+            unsafe { libc::dup2(spare.as_raw_fd(), fd) };
         }
     }
 }

@@ -49,9 +49,10 @@ all: build
 # client).  Without recommends: chromium then needs 125 MB, not 155 MB.
 # tcl-tls: Tcl 8.6's tls package (tests/tls_server.test serves wss:// with
 # tls::socket -server, as tcllib users do).
+# man-db: tests/install-check.sh renders the man page and finds it with man -w.
 deps:
 	@missing=""; \
-	for p in libclang-dev tcl-dev tcl8.6-dev openssl nginx chromium tcl-tls; do \
+	for p in libclang-dev tcl-dev tcl8.6-dev openssl nginx chromium tcl-tls man-db; do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \

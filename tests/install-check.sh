@@ -94,6 +94,14 @@ fi
 pass=0; fail=0
 check() { if eval "$2"; then echo "PASS $1"; pass=$((pass+1)); else echo "FAIL $1"; fail=$((fail+1)); fi; }
 
+# The man page: the committed files are what make doc makes, and man renders it.
+tmp=$(mktemp -d)
+bash tools/mkdoc.sh "$tmp" >/dev/null 2>&1
+check "docs/websocket.n and .html are up to date (make doc)" 'cmp -s "$tmp/websocket.n" docs/websocket.n && cmp -s "$tmp/websocket.html" docs/websocket.html'
+check "man -l docs/websocket.n renders every command, without warnings" \
+  '[ -z "$(MANWIDTH=80 man -l docs/websocket.n 2>&1 >/dev/null)" ] && [ "$(MANWIDTH=80 man -l docs/websocket.n 2>/dev/null | grep -cE "^ +::websocket::(open|send|server|live|test|upgrade|takeover|conninfo|find|configure|loglevel|close|sec-websocket-accept|validate) ")" -ge 28 ]'
+rm -rf "$tmp"
+
 # DESTDIR installs: the files, and uninstall empties the tree again.
 for v in "" 9; do
   dest=$(mktemp -d)

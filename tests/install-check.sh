@@ -75,6 +75,7 @@ if [ "${1:-}" = --inside ]; then
   for p in "" "catch {package require no-such-package}"; do
     check "tcllib in a TCLLIBPATH folder, prelude {$p}: ours" '[[ "$(loads $scratch/tcllibpath "$p")" == *"$ours"* ]]'
   done
+  check "TCLWEBSOCKET_USE_TCLLIB=1 leaves websocket to tcllib" '[[ "$(export TCLWEBSOCKET_USE_TCLLIB=1; loads $scratch/tcllibpath "")" == tcllib ]]'
   check "the installed library answers (websocket::sec-websocket-accept)" \
     '[ "$(echo "package require websocket; puts [websocket::sec-websocket-accept dGhlIHNhbXBsZSBub25jZQ==]" | env -u TCLLIBPATH "$tclsh")" = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" ]'
   check "man websocket finds the installed page" '[ "$(realpath "$(man -w websocket 2>/dev/null)")" = /usr/local/share/man/mann/websocket.n ]'

@@ -78,7 +78,8 @@ if [ "${1:-}" = --inside ]; then
   check "TCLWEBSOCKET_USE_TCLLIB=1 leaves websocket to tcllib" '[[ "$(export TCLWEBSOCKET_USE_TCLLIB=1; loads $scratch/tcllibpath "")" == tcllib ]]'
   check "the installed library answers (websocket::sec-websocket-accept)" \
     '[ "$(echo "package require websocket; puts [websocket::sec-websocket-accept dGhlIHNhbXBsZSBub25jZQ==]" | env -u TCLLIBPATH "$tclsh")" = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" ]'
-  check "man websocket finds the installed page" '[ "$(realpath "$(man -w websocket 2>/dev/null)")" = /usr/local/share/man/mann/websocket.n ]'
+  # (man -a: a machine with Debian's tcllib also has its websocket.3tcl)
+  check "man websocket finds the installed page" 'man -aw websocket 2>/dev/null | xargs -r realpath | grep -qx /usr/local/share/man/mann/websocket.n'
   place /usr/share/tcltk/tcllib2.0
   out=$(make --no-print-directory uninstall$v PREFIX=/usr/local 2>&1)
   check "make uninstall leaves /usr/local and /usr/share/tcltk as before" '[ "$(layers)" = "$before" ] || { echo "$out"; diff <(echo "$before") <(layers); false; }'

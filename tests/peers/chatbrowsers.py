@@ -126,12 +126,15 @@ def pids_of(chromium, profile):
 
 def main():
     chromium, port, profile = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    os.makedirs(profile, exist_ok=True)
+    os.makedirs(os.path.join(profile, "tmp"), exist_ok=True)
+    # Chromium's temporary folders go under the profile (the test removes it).
+    env = dict(os.environ, TMPDIR=os.path.join(profile, "tmp"))
     proc = subprocess.Popen([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                              "--no-first-run", "--disable-background-networking",
                              "--disable-component-update", "--disable-sync",
                              "--remote-debugging-port=0", f"--user-data-dir={profile}", "about:blank"],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=env)
     rc = 1
     try:
         portfile = os.path.join(profile, "DevToolsActivePort")

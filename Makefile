@@ -2,7 +2,10 @@
 #   make            build the package into build/lib (use with TCLLIBPATH)
 #   make demo       build, then run a server of ours and a client on loopback
 #   make test       build and run every test (installs what it needs)
-#   make install    install into the Tcl package path (PREFIX, DESTDIR)
+#   make install    install into the Tcl package path (PREFIX, DESTDIR), and
+#                   the man page; make uninstall removes what it installed
+#   make install9   the same for Tcl 9 (make uninstall9)
+#   make doc        regenerate docs/websocket.n and docs/websocket.html
 #   TCL_CONFIG=/path/to/tclConfig.sh picks another Tcl (e.g. Tcl 9).
 
 SHELL      := /bin/bash
@@ -16,8 +19,16 @@ PKGDIR      = $(BUILD)/lib/websocket$(VERSION)
 LIBFILE     = libtclwebsocket.so
 PREFIX     ?= /usr/local
 DESTDIR    ?=
-TCL_PKGPATH ?= $(shell echo 'puts [lindex [tcl::pkgconfig get scriptdir,runtime] 0]' | $(TCLSH) 2>/dev/null)
-INSTALLDIR  = $(DESTDIR)$(or $(INSTALL_LIBDIR),$(PREFIX)/lib/tcltk)/websocket$(VERSION)
+# The Tcl major version built for (build9/install9 say 9; else read from
+# TCL_CONFIG, else the system's 8): pkgIndex.tcl only registers the library
+# in a Tcl it can load into.
+TCL_MAJOR  ?= $(or $(if $(TCL_CONFIG),$(shell (. $(TCL_CONFIG) && echo $$TCL_MAJOR_VERSION) 2>/dev/null)),8)
+TCLREQ      = $(if $(filter 9,$(TCL_MAJOR)),9.0-10,8.6-9)
+# Installed into a folder of Debian's auto_path (Tcl 8.6 and Tcl 9 both scan
+# $(PREFIX)/lib/tcltk); the Tcl 9 build in a folder of its own.
+INSTALL_LIBDIR ?= $(PREFIX)/lib/tcltk
+INSTALL_NAME ?= $(if $(filter 9,$(TCL_MAJOR)),tcl9websocket,websocket)$(VERSION)
+MANDIR     ?= $(PREFIX)/share/man
 VENV        = .venv
 PY          = $(VENV)/bin/python
 TCL9       := $(HOME)/.cache/tcl9
@@ -26,7 +37,7 @@ SHARED     ?= ../shared
 export CARGO_TARGET_DIR := $(TARGET_DIR)
 
 .PHONY: all build deps venv demo test test-rust fuzz test-tcl test-tcl9 test-diff test-autobahn \
-        lint install clean
+        lint install install9 uninstall uninstall9 doc clean
 
 all: build
 
@@ -38,9 +49,10 @@ all: build
 # client).  Without recommends: chromium then needs 125 MB, not 155 MB.
 # tcl-tls: Tcl 8.6's tls package (tests/tls_server.test serves wss:// with
 # tls::socket -server, as tcllib users do).
+# man-db: tests/install-check.sh renders the man page and finds it with man -w.
 deps:
 	@missing=""; \
-	for p in libclang-dev tcl-dev tcl8.6-dev openssl nginx chromium tcl-tls; do \
+	for p in libclang-dev tcl-dev tcl8.6-dev openssl nginx chromium tcl-tls man-db; do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -61,17 +73,36 @@ build: deps
 	mkdir -p $(PKGDIR)
 	@# A new file, not an overwrite: processes using the old one keep it.
 	install -m 755 $(TARGET_DIR)/$(PROFILE)/$(LIBFILE) $(PKGDIR)/$(LIBFILE)
-	sed -e 's/@VERSION@/$(VERSION)/g' -e 's/@LIBFILE@/$(LIBFILE)/g' pkgIndex.tcl.in > $(PKGDIR)/pkgIndex.tcl
+	sed -e 's/@VERSION@/$(VERSION)/g' -e 's/@LIBFILE@/$(LIBFILE)/g' -e 's/@TCLREQ@/$(TCLREQ)/g' \
+	    pkgIndex.tcl.in > $(PKGDIR)/pkgIndex.tcl
 
 # The same package built against Tcl 9 headers, in its own folders.
 build9: deps
 	bash $(SHARED)/tools/tcl9.sh >/dev/null
-	$(MAKE) build TCL_CONFIG=$(TCL9)/usr/lib/tcl9.0/tclConfig.sh TARGET_DIR=target/tcl9 BUILD=build/tcl9
+	$(MAKE) build TCL_CONFIG=$(TCL9)/usr/lib/tcl9.0/tclConfig.sh TCL_MAJOR=9 TARGET_DIR=target/tcl9 BUILD=build/tcl9
 
+# tools/install.sh records what it creates (files and folders) in a
+# manifest beside the library; uninstall removes exactly that.  After a real
+# install (no DESTDIR) it checks that `package require websocket` in $(TCLSH)
+# loads the library just installed, and says what to do when it does not.
+INSTALL_ENV = DESTDIR="$(DESTDIR)" LIBDIR="$(INSTALL_LIBDIR)/$(INSTALL_NAME)" MANDIR="$(MANDIR)" \
+              PKGDIR="$(PKGDIR)" LIBFILE="$(LIBFILE)" TCLSH="$(TCLSH)" VERSION="$(VERSION)"
 install: build
-	mkdir -p $(INSTALLDIR)
-	install -m 755 $(PKGDIR)/$(LIBFILE) $(INSTALLDIR)/
-	install -m 644 $(PKGDIR)/pkgIndex.tcl $(INSTALLDIR)/
+	$(INSTALL_ENV) bash tools/install.sh install
+
+uninstall:
+	$(INSTALL_ENV) bash tools/install.sh uninstall
+
+install9 uninstall9:
+	bash $(SHARED)/tools/tcl9.sh >/dev/null
+	$(MAKE) $(@:9=) TCL_CONFIG=$(TCL9)/usr/lib/tcl9.0/tclConfig.sh TCL_MAJOR=9 TARGET_DIR=target/tcl9 BUILD=build/tcl9 \
+	    TCLSH=$(TCL9)/tclsh9.0
+
+# ---------------------------------------------------------------- doc
+# The man page, in tcllib's doctools format, turned into nroff and HTML by
+# the reference tcllib's dtplite (generated files are committed).
+doc:
+	bash tools/mkdoc.sh
 
 # ---------------------------------------------------------------- demo
 demo: build venv

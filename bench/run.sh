@@ -110,7 +110,7 @@ start_server() {
     case $1 in
     native) "$BIN/ws-native-echo" >"$out" 2>>"$WORK/native.log" & ;;
     ours) TCLLIBPATH=$OURS_LIB $TCLSH "$ROOT/bench/echo_server.tcl" >"$out" 2>>"$WORK/ours.log" & ;;
-    ref) TCLLIBPATH=$REF_LIB $TCLSH "$ROOT/bench/echo_server.tcl" >"$out" 2>>"$WORK/ref.log" & ;;
+    ref) TCLWEBSOCKET_USE_TCLLIB=1 TCLLIBPATH=$REF_LIB $TCLSH "$ROOT/bench/echo_server.tcl" >"$out" 2>>"$WORK/ref.log" & ;;
     esac
     SPID=$!
     SPORT=""
@@ -193,7 +193,7 @@ for c in $CLIENT_CASES; do
     url="ws://127.0.0.1:$SPORT/echo"
     n=$(bounded "$limit" "$BIN/ws-loadgen" --url "$url" --conns 1 --size "$size" --mode "$mode" --inflight "$k" --duration "$DUR" --warmup "$WARM")
     o=$(TCLLIBPATH=$OURS_LIB bounded "$limit" $TCLSH "$ROOT/bench/client.tcl" "$url" "$size" "$k" "$mode" "$DUR" "$WARM")
-    r=$(TCLLIBPATH=$REF_LIB bounded "$limit" $TCLSH "$ROOT/bench/client.tcl" "$url" "$size" "$k" "$mode" "$DUR" "$WARM")
+    r=$(TCLWEBSOCKET_USE_TCLLIB=1 TCLLIBPATH=$REF_LIB bounded "$limit" $TCLSH "$ROOT/bench/client.tcl" "$url" "$size" "$k" "$mode" "$DUR" "$WARM")
     stop_server
     for who in native ours ref; do
         case $who in native) w=$n ;; ours) w=$o ;; ref) w=$r ;; esac

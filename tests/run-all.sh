@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the project, as `make test` runs it (after building the
 # package for Tcl 8.6 into build/lib and for Tcl 9 into build/tcl9/lib):
-#   0. make install into a scratch DESTDIR loads in a plain tclsh
+#   0. make install/uninstall (8.6 and 9) over tcllib's websocket, at the
+#      real paths in a throwaway mount namespace; the man page
 #   1. Rust unit and property tests (protocol core, engine pieces)
 #   2. tcltest suites against independent peers, Tcl 8.6
 #   3. the same suites under Tcl 9

@@ -69,7 +69,8 @@ mkdir -p "$out"
 run_one() {
     local impl=$1 name=$2 lib
     if [ "$impl" = ref ]; then lib=$REF_LIB; else lib=$OURS_LIB; fi
-    (cd "$here" && TCLLIBPATH=$lib timeout "$timeout_s" "$TCLSH" "$name.tcl" \
+    # TCLWEBSOCKET_USE_TCLLIB: the reference even where ours is installed.
+    (cd "$here" && TCLWEBSOCKET_USE_TCLLIB=$([ "$impl" = ref ] && echo 1) TCLLIBPATH=$lib timeout "$timeout_s" "$TCLSH" "$name.tcl" \
         >"$out/$name.$impl.raw" 2>"$out/$name.$impl.err" </dev/null)
     echo $? >"$out/$name.$impl.rc"
     # Drop the reference's logger output ("[date] [websocket] [level] '...'").

@@ -37,10 +37,11 @@ all: build
 # echoserver.py) and chromium (tests/browser.test: a headless browser as
 # client).  Without recommends: chromium then needs 125 MB, not 155 MB.
 # tcl-tls: Tcl 8.6's tls package (tests/tls_server.test serves wss:// with
-# tls::socket -server, as tcllib users do).
+# tls::socket -server, as tcllib users do).  tcl-thread: the Thread package
+# for Tcl 8.6 (tests/threads.test; Tcl 9's comes with ../shared/tools/tcl9.sh).
 deps:
 	@missing=""; \
-	for p in libclang-dev tcl-dev tcl8.6-dev openssl nginx chromium tcl-tls; do \
+	for p in libclang-dev tcl-dev tcl8.6-dev openssl nginx chromium tcl-tls tcl-thread; do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \

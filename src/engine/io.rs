@@ -69,7 +69,10 @@ pub(super) fn run(poll: Poll) {
         } else {
             lp.timers.next_timeout(before)
         };
-        if let Err(e) = lp.poll.poll(&mut events, timeout) {
+        let polled = lp.poll.poll(&mut events, timeout);
+        #[cfg(feature = "fault-injection")]
+        let polled = super::fault::poll_result().map_or(polled, Err);
+        if let Err(e) = polled {
             if e.kind() == io::ErrorKind::Interrupted {
                 continue;
             }
@@ -196,6 +199,8 @@ impl Loop {
             // A connection already gone drops the frame; its Tcl side hears so.
             // Queued only; flushed after the whole batch (see `run`).
             Cmd::Send(id, frame) => {
+                #[cfg(feature = "fault-injection")]
+                super::fault::on_send(&frame);
                 if let Some(c) = self.conns.get_mut(&id) {
                     c.send(frame, now);
                     if self.dirty.last() != Some(&id) {

@@ -233,13 +233,30 @@ pub fn channel_moved_away(chan: Channel) {
     if let Some((interp, c)) = gone {
         chan.unwatch_close(c.id);
         engine::engine().abort(c.id);
-        super::log::log(interp, super::log::Level::ERROR, || {
-            format!(
-                "WebSocket {} moved to another thread: a WebSocket stays in its thread, connection ended",
-                c.name.to_string_lossy()
-            )
-        });
+        let msg = format!(
+            "WebSocket {} moved to another thread: a WebSocket stays in its thread, connection ended",
+            c.name.to_string_lossy()
+        );
+        // This runs inside `thread::transfer`, under the Thread package's
+        // lock, where no script may run (a logger that sends to another
+        // thread would deadlock): log once the thread is idle.
+        let data = Box::into_raw(Box::new((interp, msg)));
+        // SAFETY: a plain function; the box is taken back exactly once, by
+        // `log_moved`, which Tcl calls once.
+        unsafe { tcl!(tcl_DoWhenIdle(Some(log_moved), data.cast())) };
     }
+}
+
+unsafe extern "C" fn log_moved(data: *mut c_void) {
+    // SAFETY: the box made in `channel_moved_away`.
+    let b = unsafe { Box::from_raw(data.cast::<(Interp, String)>()) };
+    let (interp, msg) = *b;
+    guard("idle callback", || {
+        // Still registered means not yet deleted and freed.
+        if state::has_registry() && state::with(|r| r.interps.contains_key(&interp)) {
+            super::log::log(interp, super::log::Level::ERROR, || msg);
+        }
+    });
 }
 
 unsafe extern "C" fn interp_deleted(data: *mut c_void, _interp: *mut Tcl_Interp) {

@@ -25,7 +25,7 @@ SHARED     ?= ../shared
 
 export CARGO_TARGET_DIR := $(TARGET_DIR)
 
-.PHONY: all build deps venv demo test test-rust fuzz test-tcl test-tcl9 test-diff test-autobahn \
+.PHONY: all build build-fault build9-fault deps venv demo test test-rust fuzz test-tcl test-tcl9 test-diff test-autobahn \
         lint install clean
 
 all: build
@@ -58,7 +58,7 @@ venv: $(PY)
 
 # ---------------------------------------------------------------- build
 build: deps
-	cargo build $(CARGO_FLAGS) -p tcl-websocket
+	cargo build $(CARGO_FLAGS) $(if $(FEATURES),--features $(FEATURES)) -p tcl-websocket
 	mkdir -p $(PKGDIR)
 	@# A new file, not an overwrite: processes using the old one keep it.
 	install -m 755 $(TARGET_DIR)/$(PROFILE)/$(LIBFILE) $(PKGDIR)/$(LIBFILE)
@@ -68,6 +68,17 @@ build: deps
 build9: deps
 	bash $(SHARED)/tools/tcl9.sh >/dev/null
 	$(MAKE) build TCL_CONFIG=$(TCL9)/usr/lib/tcl9.0/tclConfig.sh TARGET_DIR=target/tcl9 BUILD=build/tcl9
+
+# Test-only builds with faults the tests can inject into the I/O thread
+# (src/engine/fault.rs, tests/engine_fault.test), in their own folders:
+# never install these.
+build-fault:
+	$(MAKE) build FEATURES=fault-injection TARGET_DIR=target/fault BUILD=build/fault
+
+build9-fault:
+	bash $(SHARED)/tools/tcl9.sh >/dev/null
+	$(MAKE) build FEATURES=fault-injection TCL_CONFIG=$(TCL9)/usr/lib/tcl9.0/tclConfig.sh \
+	  TARGET_DIR=target/tcl9-fault BUILD=build/tcl9-fault
 
 install: build
 	mkdir -p $(INSTALLDIR)
@@ -79,7 +90,7 @@ demo: build venv
 	TCLLIBPATH=$(CURDIR)/$(BUILD)/lib PYTHON=$(CURDIR)/$(PY) $(TCLSH) examples/demo.tcl
 
 # ---------------------------------------------------------------- tests
-test: build build9 venv
+test: build build9 build-fault build9-fault venv
 	@$(MAKE) --no-print-directory test-all
 
 test-all:

@@ -69,9 +69,13 @@ pub(super) fn run(poll: Poll) {
         } else {
             lp.timers.next_timeout(before)
         };
-        let polled = lp.poll.poll(&mut events, timeout);
         #[cfg(feature = "fault-injection")]
-        let polled = super::fault::poll_result().map_or(polled, Err);
+        let polled = match super::fault::poll_result() {
+            Some(e) => Err(e),
+            None => lp.poll.poll(&mut events, timeout),
+        };
+        #[cfg(not(feature = "fault-injection"))]
+        let polled = lp.poll.poll(&mut events, timeout);
         if let Err(e) = polled {
             if e.kind() == io::ErrorKind::Interrupted {
                 continue;

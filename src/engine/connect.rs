@@ -230,16 +230,13 @@ impl Connecting {
         }
         let (host, port) = dial(&p.req);
         let (host, port, myaddr) = (host.to_owned(), port, p.req.myaddr.clone());
-        let spawned = std::thread::Builder::new()
-            .name("websocket-dns".into())
-            .spawn(move || {
-                let target = (host.as_str(), port)
-                    .to_socket_addrs()
-                    .map(Iterator::collect);
-                let local =
-                    myaddr.map(|a| (a.as_str(), 0).to_socket_addrs().map(Iterator::collect));
-                super::engine().push(Cmd::Connecting(id, Input::Resolved { target, local }));
-            });
+        let spawned = super::resolver::submit(move || {
+            let target = (host.as_str(), port)
+                .to_socket_addrs()
+                .map(Iterator::collect);
+            let local = myaddr.map(|a| (a.as_str(), 0).to_socket_addrs().map(Iterator::collect));
+            super::engine().push(Cmd::Connecting(id, Input::Resolved { target, local }));
+        });
         self.map.insert(id, p);
         if let Err(e) = spawned {
             let step = Step::Fail(ConnectFailure::Io(format!("cannot resolve names: {e}")));
@@ -480,15 +477,13 @@ impl Pending {
             return Step::Fail(why);
         }
         if let Some(reverse) = self.req.reverse {
-            let spawned = std::thread::Builder::new()
-                .name("websocket-dns".into())
-                .spawn(move || {
-                    let input = Input::Named {
-                        peer: reverse(peer.ip()),
-                        local: reverse(local.ip()),
-                    };
-                    super::engine().push(Cmd::Connecting(id, input));
-                });
+            let spawned = super::resolver::submit(move || {
+                let input = Input::Named {
+                    peer: reverse(peer.ip()),
+                    local: reverse(local.ip()),
+                };
+                super::engine().push(Cmd::Connecting(id, input));
+            });
             if spawned.is_err() {
                 self.names = Some((None, None));
             }

@@ -11,6 +11,7 @@ mod io;
 pub mod mailbox;
 pub mod options;
 pub mod pool;
+mod resolver;
 mod timers;
 pub mod tls;
 pub mod transport;

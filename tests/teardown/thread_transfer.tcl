@@ -34,7 +34,7 @@ proc move {sock} {
     unset -nocomplain ::logged
     puts "transfer: [catch {thread::send $A [list thread::transfer $B $sock]} r] $r"
     if {![info exists ::logged]} { wait_for ::logged 20000 }
-    puts "A find: [llength [thread::send $A {websocket::find}]]"
+    puts "A has it: [expr {$sock in [thread::send $A {websocket::find}]}]"
     puts "B has it: [thread::send $B [list apply {{s} {expr {$s in [chan names]}}} $sock]]"
     puts "B close: [catch {thread::send $B [list close $sock]} r] $r"
 }

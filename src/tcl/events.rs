@@ -313,5 +313,11 @@ fn end_process() {
             let mailbox = state::with(|r| r.mailbox.clone());
             super::bridge::flush_at_exit(&mailbox);
         }
+        // Tcl finalizes next: whatever the engine's threads still do (the
+        // I/O thread if it did not stop in time, a name lookup), nothing
+        // of theirs may reach Tcl any more.
+        for mb in engine::Mailbox::all() {
+            mb.close();
+        }
     }
 }

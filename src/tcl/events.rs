@@ -30,14 +30,25 @@ unsafe impl Sync for ThreadNotifier {}
 
 impl Notify for ThreadNotifier {
     fn notify(&self) {
-        // SAFETY: Tcl_Alloc'ed event of the right size, handed over to Tcl
-        // (which frees it); the target thread is alive (see Mailbox::close).
-        unsafe {
-            let ev = tcl_sys::tclsys_alloc(std::mem::size_of::<Tcl_Event>()).cast::<Tcl_Event>();
-            (*ev).proc_ = Some(event_proc);
-            (*ev).nextPtr = std::ptr::null_mut();
-            tcl_sys::tclsys_thread_queue_event(self.0, ev, tcl_sys::TCL_QUEUE_POSITION_TAIL, 1);
-        }
+        queue_event(self.0, true);
+    }
+}
+
+/// Queues our event into a thread; `alert` wakes its notifier (not needed
+/// for our own thread, which services its queue before it waits).
+fn queue_event(tid: Tcl_ThreadId, alert: bool) {
+    // SAFETY: Tcl_Alloc'ed event of the right size, handed over to Tcl
+    // (which frees it); the target thread is alive (see Mailbox::close).
+    unsafe {
+        let ev = tcl_sys::tclsys_alloc(std::mem::size_of::<Tcl_Event>()).cast::<Tcl_Event>();
+        (*ev).proc_ = Some(event_proc);
+        (*ev).nextPtr = std::ptr::null_mut();
+        tcl_sys::tclsys_thread_queue_event(
+            tid,
+            ev,
+            tcl_sys::TCL_QUEUE_POSITION_TAIL,
+            alert as c_int,
+        );
     }
 }
 
@@ -118,7 +129,7 @@ unsafe extern "C" fn event_proc(_ev: *mut Tcl_Event, flags: c_int) -> c_int {
 fn requeue() {
     // SAFETY: queueing into our own thread.
     let tid = unsafe { tcl!(tcl_GetCurrentThread()) };
-    ThreadNotifier(tid).notify();
+    queue_event(tid, false);
 }
 
 /// Runs `f`, turning a panic into a logged error: no panic may unwind into

@@ -198,6 +198,11 @@ fn end_all(why: &str) {
         conns.map(|c| c.id).collect()
     });
     all.sort();
+    // The engine will write nothing more to bridged channels: they may
+    // close once their handlers said goodbye.
+    for id in &all {
+        super::bridge::on_event(*id, Event::Finished);
+    }
     for id in all {
         let ev = Event::Closed {
             code: Some(1011),

@@ -337,3 +337,14 @@ fn end_process() {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::guard;
+
+    #[test]
+    fn guard_turns_a_panic_into_the_default() {
+        assert_eq!(guard("test", || 7), 7);
+        assert_eq!(guard("test", || -> i32 { panic!("boom") }), 0);
+    }
+}

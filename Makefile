@@ -36,7 +36,7 @@ SHARED     ?= ../shared
 
 export CARGO_TARGET_DIR := $(TARGET_DIR)
 
-.PHONY: all build deps venv demo test test-rust fuzz test-tcl test-tcl9 test-diff test-autobahn \
+.PHONY: all build build-fault build9-fault deps venv demo test test-rust fuzz test-tcl test-tcl9 test-diff test-autobahn \
         lint install install9 uninstall uninstall9 doc clean
 
 all: build
@@ -48,11 +48,12 @@ all: build
 # echoserver.py) and chromium (tests/browser.test: a headless browser as
 # client).  Without recommends: chromium then needs 125 MB, not 155 MB.
 # tcl-tls: Tcl 8.6's tls package (tests/tls_server.test serves wss:// with
-# tls::socket -server, as tcllib users do).
+# tls::socket -server, as tcllib users do).  tcl-thread: the Thread package
+# for Tcl 8.6 (tests/threads.test; Tcl 9's comes with ../shared/tools/tcl9.sh).
 # man-db: tests/install-check.sh renders the man page and finds it with man -w.
 deps:
 	@missing=""; \
-	for p in libclang-dev tcl-dev tcl8.6-dev openssl nginx chromium tcl-tls man-db; do \
+	for p in libclang-dev tcl-dev tcl8.6-dev openssl nginx chromium tcl-tls tcl-thread man-db; do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -69,7 +70,7 @@ venv: $(PY)
 
 # ---------------------------------------------------------------- build
 build: deps
-	cargo build $(CARGO_FLAGS) -p tcl-websocket
+	cargo build $(CARGO_FLAGS) $(if $(FEATURES),--features $(FEATURES)) -p tcl-websocket
 	mkdir -p $(PKGDIR)
 	@# A new file, not an overwrite: processes using the old one keep it.
 	install -m 755 $(TARGET_DIR)/$(PROFILE)/$(LIBFILE) $(PKGDIR)/$(LIBFILE)
@@ -80,6 +81,17 @@ build: deps
 build9: deps
 	bash $(SHARED)/tools/tcl9.sh >/dev/null
 	$(MAKE) build TCL_CONFIG=$(TCL9)/usr/lib/tcl9.0/tclConfig.sh TCL_MAJOR=9 TARGET_DIR=target/tcl9 BUILD=build/tcl9
+
+# Test-only builds with faults the tests can inject into the I/O thread
+# (src/engine/fault.rs, tests/engine_fault.test), in their own folders:
+# never install these.
+build-fault:
+	$(MAKE) build FEATURES=fault-injection TARGET_DIR=target/fault BUILD=build/fault
+
+build9-fault:
+	bash $(SHARED)/tools/tcl9.sh >/dev/null
+	$(MAKE) build FEATURES=fault-injection TCL_CONFIG=$(TCL9)/usr/lib/tcl9.0/tclConfig.sh TCL_MAJOR=9 \
+	  TARGET_DIR=target/tcl9-fault BUILD=build/tcl9-fault
 
 # tools/install.sh records what it creates (files and folders) in a
 # manifest beside the library; uninstall removes exactly that.  After a real
@@ -109,7 +121,7 @@ demo: build venv
 	TCLLIBPATH=$(CURDIR)/$(BUILD)/lib PYTHON=$(CURDIR)/$(PY) $(TCLSH) examples/demo.tcl
 
 # ---------------------------------------------------------------- tests
-test: build build9 venv
+test: build build9 build-fault build9-fault venv
 	@$(MAKE) --no-print-directory test-all
 
 test-all:

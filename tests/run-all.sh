@@ -15,7 +15,10 @@
 #   6. tcllib's own websocket.test, unchanged, against a local echo server
 #      (tests/tcllib/run.sh), Tcl 8.6 and Tcl 9
 #   7. Autobahn|Testsuite, client side (1.* to 10.*, 9.* apart, split)
-# Each stage ends with an "N passed, M failed" line; the last line sums them.
+# Each stage ends with an "N passed, M failed" line (tcltest stages add
+# ", S skipped": only constraints all.tcl allows by name may skip; any
+# other skip is a failure); the last line sums them, with the skips per
+# suite.
 set -u
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -25,6 +28,8 @@ out=${TEST_OUT:-$root/tests/out}
 mkdir -p "$out"
 total_pass=0
 total_fail=0
+total_skip=0
+skips=()
 failed_stages=()
 
 # stage NAME COMMAND...: runs it, shows its output, adds its last count.
@@ -34,8 +39,10 @@ stage() {
   local log="$out/$name.log"
   "$@" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
-  local counts p f
+  local counts p f sk
   counts=$(grep -Eo '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n1 | grep -Eo '[0-9]+ passed, [0-9]+ failed')
+  sk=$(grep -Eo '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$log" | tail -n1 | grep -Eo '[0-9]+ skipped' | grep -Eo '[0-9]+')
+  sk=${sk:-0}
   if [ -z "$counts" ]; then
     # cargo's own summary lines
     p=$(grep -Eo 'test result: [a-z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
@@ -44,9 +51,10 @@ stage() {
     p=${counts%% passed*}; f=${counts#*, }; f=${f%% failed}
   fi
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-  total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+  total_pass=$((total_pass + p)); total_fail=$((total_fail + f)); total_skip=$((total_skip + sk))
+  skips+=("$name $sk")
   [ "$f" -eq 0 ] || failed_stages+=("$name")
-  echo "--- $name: $p passed, $f failed (exit $rc)"
+  echo "--- $name: $p passed, $f failed, $sk skipped (exit $rc)"
 }
 
 stage install bash tests/install-check.sh
@@ -66,5 +74,5 @@ stage autobahn-client env TCLLIBPATH="$root/build/lib" REPORTS="$out/autobahn-cl
 
 echo
 if [ ${#failed_stages[@]} -gt 0 ]; then echo "failed stages: ${failed_stages[*]}"; fi
-echo "total: $total_pass passed, $total_fail failed"
+echo "total: $total_pass passed, $total_fail failed, $total_skip skipped ($(IFS=,; echo "${skips[*]}" | sed 's/,/, /g'))"
 [ "$total_fail" -eq 0 ]

@@ -230,16 +230,13 @@ impl Connecting {
         }
         let (host, port) = dial(&p.req);
         let (host, port, myaddr) = (host.to_owned(), port, p.req.myaddr.clone());
-        let spawned = std::thread::Builder::new()
-            .name("websocket-dns".into())
-            .spawn(move || {
-                let target = (host.as_str(), port)
-                    .to_socket_addrs()
-                    .map(Iterator::collect);
-                let local =
-                    myaddr.map(|a| (a.as_str(), 0).to_socket_addrs().map(Iterator::collect));
-                super::engine().push(Cmd::Connecting(id, Input::Resolved { target, local }));
-            });
+        let spawned = super::resolver::submit(move || {
+            let target = (host.as_str(), port)
+                .to_socket_addrs()
+                .map(Iterator::collect);
+            let local = myaddr.map(|a| (a.as_str(), 0).to_socket_addrs().map(Iterator::collect));
+            super::engine().push(Cmd::Connecting(id, Input::Resolved { target, local }));
+        });
         self.map.insert(id, p);
         if let Err(e) = spawned {
             let step = Step::Fail(ConnectFailure::Io(format!("cannot resolve names: {e}")));
@@ -480,15 +477,13 @@ impl Pending {
             return Step::Fail(why);
         }
         if let Some(reverse) = self.req.reverse {
-            let spawned = std::thread::Builder::new()
-                .name("websocket-dns".into())
-                .spawn(move || {
-                    let input = Input::Named {
-                        peer: reverse(peer.ip()),
-                        local: reverse(local.ip()),
-                    };
-                    super::engine().push(Cmd::Connecting(id, input));
-                });
+            let spawned = super::resolver::submit(move || {
+                let input = Input::Named {
+                    peer: reverse(peer.ip()),
+                    local: reverse(local.ip()),
+                };
+                super::engine().push(Cmd::Connecting(id, input));
+            });
             if spawned.is_err() {
                 self.names = Some((None, None));
             }
@@ -733,16 +728,20 @@ mod tests {
         let deadline = Instant::now() + Duration::from_secs(5);
         let mut out = Vec::new();
         loop {
-            let mut batch = Vec::new();
-            mb.take(100, &mut batch);
-            out.extend(batch.into_iter().map(|(_, e)| e));
+            mb.woken();
+            while let (Some((_, e)), _) = mb.pop() {
+                out.push(e);
+            }
             if out.len() >= n {
                 return out;
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || rx.recv_timeout(left).is_err() {
+            if left.is_zero() {
                 return out;
             }
+            // A wake-up, or a look anyway (a pop may have marked one as
+            // pending that this test never queues).
+            let _ = rx.recv_timeout(left.min(Duration::from_millis(20)));
         }
     }
 

@@ -69,7 +69,14 @@ pub(super) fn run(poll: Poll) {
         } else {
             lp.timers.next_timeout(before)
         };
-        if let Err(e) = lp.poll.poll(&mut events, timeout) {
+        #[cfg(feature = "fault-injection")]
+        let polled = match super::fault::poll_result() {
+            Some(e) => Err(e),
+            None => lp.poll.poll(&mut events, timeout),
+        };
+        #[cfg(not(feature = "fault-injection"))]
+        let polled = lp.poll.poll(&mut events, timeout);
+        if let Err(e) = polled {
             if e.kind() == io::ErrorKind::Interrupted {
                 continue;
             }
@@ -196,6 +203,8 @@ impl Loop {
             // A connection already gone drops the frame; its Tcl side hears so.
             // Queued only; flushed after the whole batch (see `run`).
             Cmd::Send(id, frame) => {
+                #[cfg(feature = "fault-injection")]
+                super::fault::on_send(&frame);
                 if let Some(c) = self.conns.get_mut(&id) {
                     c.send(frame, now);
                     if self.dirty.last() != Some(&id) {

@@ -1,8 +1,9 @@
-//! Where the I/O thread leaves events for one Tcl thread. The Tcl side is
-//! woken once per batch: `scheduled` stays set until it has drained.
+//! Where the I/O thread leaves events for one Tcl thread: one ordered
+//! queue per thread. The Tcl side is woken by one queued Tcl event at a
+//! time: `scheduled` says one is waiting in Tcl's queue.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use super::ConnId;
 
@@ -32,6 +33,9 @@ pub enum Event {
     /// A bridged connection ended in the engine: nothing more will be
     /// written, the channel may be closed once the script let go of it.
     Finished,
+    /// The I/O thread failed (the reason): every connection of the thread
+    /// has ended. Sent once per thread, with connection id 0.
+    EngineFailed(String),
 }
 
 impl Event {
@@ -44,7 +48,8 @@ impl Event {
             | Event::ConnectFailed(_)
             | Event::Output(_)
             | Event::ReadMore
-            | Event::Finished => 0,
+            | Event::Finished
+            | Event::EngineFailed(_) => 0,
         }
     }
 }
@@ -62,6 +67,9 @@ struct Inner {
     alive: bool,
 }
 
+/// Every thread's mailbox (see [`Mailbox::all`]).
+static ALL: Mutex<Vec<Weak<Mailbox>>> = Mutex::new(Vec::new());
+
 pub struct Mailbox {
     inner: Mutex<Inner>,
     notifier: Box<dyn Notify>,
@@ -69,14 +77,27 @@ pub struct Mailbox {
 
 impl Mailbox {
     pub fn new(notifier: Box<dyn Notify>) -> Arc<Mailbox> {
-        Arc::new(Mailbox {
+        let mb = Arc::new(Mailbox {
             inner: Mutex::new(Inner {
                 events: VecDeque::new(),
                 scheduled: false,
                 alive: true,
             }),
             notifier,
-        })
+        });
+        let mut all = ALL.lock().unwrap();
+        all.retain(|m| m.strong_count() > 0);
+        all.push(Arc::downgrade(&mb));
+        mb
+    }
+
+    /// Every mailbox still in use, for news that concerns all threads.
+    pub fn all() -> Vec<Arc<Mailbox>> {
+        ALL.lock()
+            .unwrap()
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect()
     }
 
     /// Adds events; wakes the owner only if no wake-up is pending.
@@ -95,17 +116,23 @@ impl Mailbox {
         }
     }
 
-    /// Takes up to `max` events. When the queue is left empty the next push
-    /// wakes the owner again; otherwise the caller must reschedule itself.
-    pub fn take(&self, max: usize, out: &mut Vec<(ConnId, Event)>) -> bool {
+    /// The owner's queued wake-up is being serviced: the next push, or
+    /// [`Mailbox::pop`] finding more, must queue another.
+    pub fn woken(&self) {
+        self.inner.lock().unwrap().scheduled = false;
+    }
+
+    /// Removes the oldest event. Returns it and whether the owner must
+    /// queue a wake-up for what is left (none is pending yet): a handler
+    /// may run a nested event loop, which must find the rest.
+    pub fn pop(&self) -> (Option<(ConnId, Event)>, bool) {
         let mut inner = self.inner.lock().unwrap();
-        let n = inner.events.len().min(max);
-        out.extend(inner.events.drain(..n));
-        let more = !inner.events.is_empty();
-        if !more {
-            inner.scheduled = false;
+        let ev = inner.events.pop_front();
+        let rearm = !inner.events.is_empty() && !inner.scheduled;
+        if rearm {
+            inner.scheduled = true;
         }
-        more
+        (ev, rearm)
     }
 
     /// The owner will not drain any more (thread exit): drop what is queued
@@ -130,16 +157,26 @@ mod tests {
     }
 
     #[test]
-    fn one_wakeup_per_batch() {
+    fn one_wakeup_pending_at_a_time() {
         let n = Arc::new(AtomicUsize::new(0));
         let mb = Mailbox::new(Box::new(Count(n.clone())));
         mb.push_all([(ConnId(1), Event::Pong(vec![]))]);
         mb.push_all([(ConnId(1), Event::Pong(vec![]))]);
         assert_eq!(n.load(Ordering::SeqCst), 1);
-        let mut out = Vec::new();
-        assert!(mb.take(1, &mut out));
-        assert!(!mb.take(10, &mut out));
-        assert_eq!(out.len(), 2);
+        // Serviced: the first pop leaves one behind and asks for a
+        // wake-up for it (a nested loop would find it), the second does not.
+        mb.woken();
+        let (a, rearm) = mb.pop();
+        assert!(a.is_some() && rearm);
+        let (b, rearm) = mb.pop();
+        assert!(b.is_some() && !rearm);
+        assert!(mb.pop().0.is_none());
+        // The rearmed wake-up is still pending: no new notification ...
+        mb.push_all([(ConnId(1), Event::Pong(vec![]))]);
+        assert_eq!(n.load(Ordering::SeqCst), 1);
+        // ... until it has been serviced.
+        mb.woken();
+        assert!(mb.pop().0.is_some());
         mb.push_all([(ConnId(1), Event::Pong(vec![]))]);
         assert_eq!(n.load(Ordering::SeqCst), 2);
         mb.close();

@@ -4,11 +4,14 @@
 
 mod conn;
 pub mod connect;
+#[cfg(feature = "fault-injection")]
+mod fault;
 pub mod frames;
 mod io;
 pub mod mailbox;
 pub mod options;
 pub mod pool;
+mod resolver;
 mod timers;
 pub mod tls;
 pub mod transport;
@@ -124,6 +127,9 @@ pub struct Engine {
     next_id: AtomicU64,
     thread: Mutex<Option<JoinHandle<()>>>,
     stopped: AtomicBool,
+    /// Why the I/O thread failed, once it has: commands are refused from
+    /// then on.
+    failure: OnceLock<String>,
 }
 
 const WAKER: Token = Token(usize::MAX);
@@ -146,7 +152,7 @@ pub fn engine() -> &'static Engine {
         let waker = Waker::new(poll.registry(), WAKER).expect("cannot create the I/O waker");
         let thread = std::thread::Builder::new()
             .name("websocket-io".into())
-            .spawn(move || io::run(poll))
+            .spawn(move || supervise(poll))
             .expect("cannot start the I/O thread");
         Engine {
             cmds: Mutex::new(Vec::new()),
@@ -157,8 +163,25 @@ pub fn engine() -> &'static Engine {
             next_id: AtomicU64::new(1),
             thread: Mutex::new(Some(thread)),
             stopped: AtomicBool::new(false),
+            failure: OnceLock::new(),
         }
     })
+}
+
+/// Runs the I/O loop; if it panics (its poll failing included), every
+/// thread hears that its connections ended (their sockets closed as the
+/// loop's state unwound), and the engine refuses further commands.
+fn supervise(poll: Poll) {
+    let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| io::run(poll)))
+    else {
+        return; // shut down
+    };
+    let why = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown error".into());
+    engine().fail(format!("WebSocket I/O thread failed: {why}"));
 }
 
 /// The engine if it was ever started.
@@ -201,6 +224,9 @@ impl Drop for Batch {
 
 impl Engine {
     fn push(&self, cmd: Cmd) {
+        if self.failure.get().is_some() {
+            return; // nobody would ever take it
+        }
         self.cmds.lock().unwrap().push(cmd);
         match BATCH.get() {
             // Early in a batch that woke the I/O thread already: it picks
@@ -301,6 +327,21 @@ impl Engine {
     /// A bridged connection's channel wrote some of its output.
     pub fn bridge_wrote(&self, id: ConnId) {
         self.push(Cmd::Wrote(id));
+    }
+
+    /// Why the I/O thread failed, if it did.
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.get().map(String::as_str)
+    }
+
+    fn fail(&self, why: String) {
+        if self.failure.set(why.clone()).is_err() {
+            return;
+        }
+        self.cmds.lock().unwrap().clear();
+        for mb in Mailbox::all() {
+            mb.push_all([(ConnId(0), Event::EngineFailed(why.clone()))]);
+        }
     }
 
     /// Ends every connection and stops the thread, waiting at most

@@ -362,16 +362,9 @@ pub fn forget_interp(interp: Interp) {
 /// writes it to the channels of this thread (Tcl flushes them before the
 /// process ends, as it does with any channel's output).
 pub fn flush_at_exit(mailbox: &engine::Mailbox) {
-    let mut batch = Vec::new();
-    loop {
-        let more = mailbox.take(usize::MAX, &mut batch);
-        for (id, ev) in batch.drain(..) {
-            if let Event::Output(bytes) = ev {
-                output(id, &bytes);
-            }
-        }
-        if !more {
-            break;
+    while let (Some((id, ev)), _) = mailbox.pop() {
+        if let Event::Output(bytes) = ev {
+            output(id, &bytes);
         }
     }
 }

@@ -7,6 +7,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, RawFd};
 
 use tcl_sys::{tcl, Tcl_Channel, Tcl_DString, Tcl_Size};
 
+use super::events::guard;
 use super::ffi::{cstr, Interp, Obj, TCL_OK};
 use crate::engine::ConnId;
 
@@ -316,15 +317,21 @@ impl Channel {
 }
 
 unsafe extern "C" fn bridge_readable(data: *mut c_void, _mask: c_int) {
-    super::bridge::readable(ConnId(data as usize as u64));
+    guard("channel handler", || {
+        super::bridge::readable(ConnId(data as usize as u64))
+    });
 }
 
 unsafe extern "C" fn bridge_writable(data: *mut c_void, _mask: c_int) {
-    super::bridge::writable(ConnId(data as usize as u64));
+    guard("channel handler", || {
+        super::bridge::writable(ConnId(data as usize as u64))
+    });
 }
 
 unsafe extern "C" fn bridge_closed(data: *mut c_void) {
-    super::bridge::closed(ConnId(data as usize as u64));
+    guard("close handler", || {
+        super::bridge::closed(ConnId(data as usize as u64))
+    });
 }
 
 impl Channel {
@@ -372,5 +379,7 @@ fn duplicate_high(fd: RawFd) -> std::io::Result<std::os::fd::OwnedFd> {
 }
 
 unsafe extern "C" fn channel_closed(data: *mut c_void) {
-    super::events::channel_closed(ConnId(data as usize as u64));
+    guard("close handler", || {
+        super::events::channel_closed(ConnId(data as usize as u64))
+    });
 }

@@ -45,6 +45,9 @@ pub(super) fn push(interp: Interp, sock: &str, kind: &str, msg: Obj) {
 }
 
 fn call_handler(interp: Interp, handler: &Obj, sock: Obj, kind: &str, msg: Obj) {
+    if interp.is_deleted() {
+        return;
+    }
     let Ok(mut words) = handler.elements(interp) else {
         log(interp, Level::ERROR, || {
             "Error when executing WebSocket reception handler: handler is not a list".into()
@@ -58,7 +61,9 @@ fn call_handler(interp: Interp, handler: &Obj, sock: Obj, kind: &str, msg: Obj) 
             format!("Error when executing WebSocket reception handler: {e}")
         });
     }
-    interp.reset_result();
+    if !interp.is_deleted() {
+        interp.reset_result();
+    }
 }
 
 /// An engine event reached its thread.
@@ -66,6 +71,9 @@ pub fn deliver(interp: Interp, handler: &Obj, sock_obj: Obj, ev: Event) {
     if interp.is_deleted() {
         return;
     }
+    // A handler may delete its interpreter: its memory stays until this
+    // delivery is over, and its deletion callback (events.rs) runs then.
+    let _keep = interp.preserve();
     match ev {
         Event::Text(b) => {
             let msg = text::utf8_to_obj(&b);
@@ -99,7 +107,7 @@ fn deliver_state(interp: Interp, sock: &str, ev: Event) {
         // Messages went to the handler above; the bridge's I/O never
         // reaches here (see events.rs).
         Event::Text(_) | Event::Binary(_) | Event::Ping(_) | Event::Pong(_) => {}
-        Event::Output(_) | Event::ReadMore | Event::Finished => {}
+        Event::Output(_) | Event::ReadMore | Event::Finished | Event::EngineFailed(_) => {}
     }
 }
 
@@ -118,6 +126,9 @@ fn closed(interp: Interp, sock: &str, close_msg: Obj) {
 }
 
 pub(super) fn disconnect(interp: Interp, sock: &str) {
+    if interp.is_deleted() {
+        return; // its deletion callback ends the WebSocket
+    }
     let Some((chan, id)) = state::with(|r| r.conn(interp, sock).map(|c| (c.channel, c.id))) else {
         return;
     };

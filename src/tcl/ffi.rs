@@ -204,28 +204,39 @@ impl Interp {
     }
 
     /// Evaluates a command given as words, at global level; Err holds the
-    /// error message.
+    /// error message. A deleted interpreter evaluates nothing.
     pub fn eval_global(self, words: &[Obj]) -> Result<Obj, Obj> {
+        if self.is_deleted() {
+            return Err(Obj::from_str("interpreter deleted"));
+        }
         let ptrs: Vec<*mut Tcl_Obj> = words.iter().map(Obj::as_ptr).collect();
-        // SAFETY: live interpreter, live objects kept alive by `words`; the
-        // interpreter is preserved while it runs arbitrary script.
+        let _keep = self.preserve();
+        // SAFETY: live interpreter (preserved while it runs arbitrary
+        // script, which may delete it), live objects kept alive by `words`.
         let rc = unsafe {
-            tcl!(tcl_Preserve(self.0.cast()));
-            let rc = tcl!(tcl_EvalObjv(
+            tcl!(tcl_EvalObjv(
                 self.0,
                 ptrs.len() as Tcl_Size,
                 ptrs.as_ptr(),
                 tcl_sys::TCL_EVAL_GLOBAL as c_int
-            ));
-            tcl!(tcl_Release(self.0.cast()));
-            rc
+            ))
         };
+        // Still preserved: the result is readable even if the script
+        // deleted the interpreter.
         let res = self.result();
         if rc == TCL_OK {
             Ok(res)
         } else {
             Err(res)
         }
+    }
+
+    /// Keeps the interpreter's memory alive until the guard is dropped,
+    /// even if a script deletes it meanwhile (`Tcl_Preserve`).
+    pub fn preserve(self) -> Preserved {
+        // SAFETY: live interpreter of this thread.
+        unsafe { tcl!(tcl_Preserve(self.0.cast())) };
+        Preserved(self)
     }
 
     /// Evaluates a script (package initialisation).
@@ -244,6 +255,17 @@ impl Interp {
     pub fn is_deleted(self) -> bool {
         // SAFETY: the pointer stays valid while preserved or registered.
         unsafe { tcl!(tcl_InterpDeleted(self.0)) != 0 }
+    }
+}
+
+/// A `Tcl_Preserve` on an interpreter, released when dropped.
+pub struct Preserved(Interp);
+
+impl Drop for Preserved {
+    fn drop(&mut self) {
+        // SAFETY: balances the Tcl_Preserve of `Interp::preserve`; this may
+        // free a deleted interpreter (and run its deletion callbacks).
+        unsafe { tcl!(tcl_Release(self.0 .0.cast())) }
     }
 }
 

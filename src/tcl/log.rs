@@ -35,7 +35,7 @@ impl Level {
 
 /// Logs `msg` in `interp` if its level lets it through.
 pub fn log(interp: Interp, level: Level, msg: impl FnOnce() -> String) {
-    if level < super::state::log_level(interp) {
+    if interp.is_deleted() || level < super::state::log_level(interp) {
         return;
     }
     let words = [

@@ -39,10 +39,25 @@ unsafe extern "C" fn dispatch(
     };
     let interp = Interp(interp);
     // A panic must not unwind into C: report it as a Tcl error.
-    match std::panic::catch_unwind(|| cmd(interp, args)) {
+    match std::panic::catch_unwind(|| run(cmd, interp, args)) {
         Ok(rc) => rc,
         Err(_) => interp.error("internal error in the websocket package", &["INTERNAL"]),
     }
+}
+
+/// Commands that need the I/O thread.
+const ENGINE_COMMANDS: [&str; 6] = ["open", "send", "close", "configure", "upgrade", "takeover"];
+
+fn run(cmd: commands::Command, interp: Interp, args: &[*mut Tcl_Obj]) -> c_int {
+    if let Some(why) = crate::engine::running().and_then(|e| e.failure()) {
+        let needs_engine = commands::COMMANDS
+            .iter()
+            .any(|(name, c)| *c as usize == cmd as usize && ENGINE_COMMANDS.contains(name));
+        if needs_engine {
+            return interp.error(why, &["ENGINE", "FAILED"]);
+        }
+    }
+    cmd(interp, args)
 }
 
 /// Package entry point, called by `load`.
@@ -56,6 +71,13 @@ pub unsafe extern "C" fn Websocket_Init(interp: *mut Tcl_Interp) -> c_int {
         return TCL_ERROR;
     }
     let interp = Interp(interp);
+    match std::panic::catch_unwind(|| init(interp)) {
+        Ok(rc) => rc,
+        Err(_) => interp.error("internal error in the websocket package", &["INTERNAL"]),
+    }
+}
+
+fn init(interp: Interp) -> c_int {
     events::init_thread();
     crate::engine::set_release_memory(release_memory);
     let fresh = state::with(|r| {

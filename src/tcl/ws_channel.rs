@@ -71,6 +71,8 @@ pub struct ChannelInfo {
 
 struct Instance {
     info: Rc<ChannelInfo>,
+    /// The channel itself, once created.
+    chan: std::cell::Cell<Option<Channel>>,
 }
 
 struct ChanType(Tcl_ChannelType);
@@ -98,6 +100,7 @@ fn channel_type() -> *const Tcl_ChannelType {
                 watchProc: Some(watch_proc),
                 getHandleProc: Some(get_handle_proc),
                 blockModeProc: Some(block_mode_proc),
+                threadActionProc: Some(thread_action_proc),
                 ..Default::default()
             })
         })
@@ -107,7 +110,10 @@ fn channel_type() -> *const Tcl_ChannelType {
 /// Creates a channel for a client WebSocket and registers it in
 /// `interp`; returns its name.
 pub fn create(interp: Interp, info: Rc<ChannelInfo>) -> Obj {
-    let inst = Box::into_raw(Box::new(Instance { info }));
+    let inst = Box::into_raw(Box::new(Instance {
+        info,
+        chan: Default::default(),
+    }));
     let name = format!("sock{:x}", inst as usize);
     register(interp, &name, inst);
     Obj::from_str(&name)
@@ -115,7 +121,11 @@ pub fn create(interp: Interp, info: Rc<ChannelInfo>) -> Obj {
 
 /// Creates a channel named `name` (free in `interp`) and registers it.
 pub fn create_named(interp: Interp, name: &str, info: Rc<ChannelInfo>) -> Channel {
-    register(interp, name, Box::into_raw(Box::new(Instance { info })))
+    let inst = Box::into_raw(Box::new(Instance {
+        info,
+        chan: Default::default(),
+    }));
+    register(interp, name, inst)
 }
 
 fn register(interp: Interp, name: &str, inst: *mut Instance) -> Channel {
@@ -132,6 +142,7 @@ fn register(interp: Interp, name: &str, inst: *mut Instance) -> Channel {
             mask
         ));
         tcl!(tcl_RegisterChannel(interp.0, chan));
+        (*inst).chan.set(Some(Channel::from_raw(chan)));
         Channel::from_raw(chan)
     }
 }
@@ -145,7 +156,7 @@ fn free(data: ClientData) {
 
 #[cfg(not(tcl9))]
 unsafe extern "C" fn close_proc(data: ClientData, _interp: *mut Tcl_Interp) -> c_int {
-    free(data);
+    super::events::guard("channel close procedure", || free(data));
     0
 }
 
@@ -157,8 +168,28 @@ unsafe extern "C" fn close2_proc(
     if flags != 0 {
         return libc::EINVAL; // half-closing means nothing here
     }
-    free(data);
+    super::events::guard("channel close procedure", || free(data));
     0
+}
+
+/// `thread::transfer` cuts the channel out of this thread: the WebSocket
+/// cannot follow it (its handler and state belong to an interpreter here),
+/// so it ends as if the script had closed the channel, with an error
+/// logged; the other thread gets a channel that only names a closed
+/// connection, which it may close.
+unsafe extern "C" fn thread_action_proc(data: ClientData, action: c_int) {
+    if action != tcl_sys::TCL_CHANNEL_THREAD_REMOVE as c_int {
+        return;
+    }
+    super::events::guard("channel thread action", || {
+        // SAFETY: the instance data lives until the close procedure runs.
+        let inst = unsafe { &*data.cast::<Instance>() };
+        // Only the channel keeps the instance's data from here on.
+        super::client::forget(inst.info.id);
+        if let Some(chan) = inst.chan.get() {
+            super::events::channel_moved_away(chan);
+        }
+    })
 }
 
 unsafe extern "C" fn input_proc(
@@ -214,6 +245,19 @@ fn append_end(ds: *mut Tcl_DString, end: &End) {
 /// -peername and -sockname ({ip host port}, abbreviations allowed), plus
 /// -connecting and -error.
 unsafe extern "C" fn get_option_proc(
+    data: ClientData,
+    interp: *mut Tcl_Interp,
+    name: *const c_char,
+    ds: *mut Tcl_DString,
+) -> c_int {
+    super::events::guard("channel option procedure", || {
+        // SAFETY: as Tcl calls a channel's option procedure.
+        unsafe { get_option(data, interp, name, ds) }
+    })
+}
+
+/// `fconfigure` on the channel (see `get_option_proc`).
+unsafe fn get_option(
     data: ClientData,
     interp: *mut Tcl_Interp,
     name: *const c_char,

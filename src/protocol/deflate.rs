@@ -292,7 +292,7 @@ impl Deflater {
         }
         if fin && out[start..].ends_with(&TAIL) {
             out.truncate(out.len() - TAIL.len());
-        } else if out.len() == start {
+        } else if fin && out.len() == start {
             // zlib flushes nothing when nothing is pending; the peer appends
             // the tail, so it needs the empty block's first byte (7.2.3.6).
             out.push(0);

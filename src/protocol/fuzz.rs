@@ -230,6 +230,10 @@ fn check_handshakes(rng: &mut Rng) {
                 &head,
                 "dGhlIHNhbXBsZSBub25jZQ==",
                 &["chat".into()],
+                &deflate::Config {
+                    enabled: true,
+                    ..Default::default()
+                },
             );
         }
     }

@@ -424,7 +424,9 @@ impl Conn {
             Some(tx) => tx.frame(self.role, fin, opcode, &payload),
             None => frames::build(self.role, fin, opcode, &payload),
         };
-        self.shared.queued.fetch_sub(payload.len(), Ordering::AcqRel);
+        self.shared
+            .queued
+            .fetch_sub(payload.len(), Ordering::AcqRel);
         self.shared.queued.fetch_add(frame.len(), Ordering::AcqRel);
         self.send(frame, now);
     }

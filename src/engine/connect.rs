@@ -688,7 +688,10 @@ impl Pending {
         let (peer_name, local_name) = self.names.take().unwrap_or((None, None));
         let connected = Connected {
             protocol,
-            extensions: deflate.as_ref().map(|a| a.answer.clone()).unwrap_or_default(),
+            extensions: deflate
+                .as_ref()
+                .map(|a| a.answer.clone())
+                .unwrap_or_default(),
             peer,
             local,
             peer_name: peer_name.unwrap_or_else(|| peer.ip().to_string()),

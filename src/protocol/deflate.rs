@@ -69,8 +69,11 @@ struct Params {
     client_max_window_bits: Option<Option<u8>>,
 }
 
-/// Splits a header value into extensions: (name, [(param, value)]).
-fn parse_list(values: &[&str]) -> Vec<(String, Vec<(String, Option<String>)>)> {
+/// An extension's parameters: (name, value), lower-cased names.
+type ParamList = Vec<(String, Option<String>)>;
+
+/// Splits a header value into extensions: (name, parameters).
+fn parse_list(values: &[&str]) -> Vec<(String, ParamList)> {
     let mut out = Vec::new();
     for v in values {
         for ext in v.split(',') {
@@ -107,7 +110,7 @@ fn bits(v: &str) -> Option<u8> {
     v.parse::<u8>().ok().filter(|b| (8..=15).contains(b))
 }
 
-fn parse_params(list: &[(String, Option<String>)]) -> Result<Params, String> {
+fn parse_params(list: &ParamList) -> Result<Params, String> {
     let mut p = Params::default();
     let mut seen: Vec<&str> = Vec::new();
     for (k, v) in list {
@@ -244,7 +247,11 @@ pub fn check_answer(cfg: &Config, values: &[&str]) -> Result<Option<Agreed>, Str
         }
     }
     let client_bits = match p.client_max_window_bits {
-        Some(None) => return Err(format!("bad {NAME} answer: client_max_window_bits without a value")),
+        Some(None) => {
+            return Err(format!(
+                "bad {NAME} answer: client_max_window_bits without a value"
+            ))
+        }
         Some(Some(b)) => b.min(w),
         None => w,
     };
@@ -442,7 +449,11 @@ mod tests {
         );
         assert!(a.tx_reset && a.rx_reset);
         assert_eq!((a.tx_window, a.rx_window), (15, 15));
-        let c = Config { window: 10, takeover: true, ..cfg() };
+        let c = Config {
+            window: 10,
+            takeover: true,
+            ..cfg()
+        };
         let a = accept(&c, &["x-webkit-deflate-frame, permessage-deflate; client_max_window_bits; server_max_window_bits=12"]).unwrap();
         assert_eq!(
             a.answer,
@@ -456,7 +467,10 @@ mod tests {
         // A bad first offer falls back to the next one.
         let a = accept(
             &cfg(),
-            &["permessage-deflate; foo=1", "permessage-deflate; server_max_window_bits=9"],
+            &[
+                "permessage-deflate; foo=1",
+                "permessage-deflate; server_max_window_bits=9",
+            ],
         )
         .unwrap();
         assert_eq!(a.tx_window, 9);
@@ -474,7 +488,11 @@ mod tests {
         }
         assert_eq!(accept(&Config::default(), &["permessage-deflate"]), None);
         // Quoted values are values.
-        let a = accept(&cfg(), &["permessage-deflate; server_max_window_bits=\"11\""]).unwrap();
+        let a = accept(
+            &cfg(),
+            &["permessage-deflate; server_max_window_bits=\"11\""],
+        )
+        .unwrap();
         assert_eq!(a.tx_window, 11);
     }
 
@@ -486,13 +504,19 @@ mod tests {
             "permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
              client_max_window_bits, permessage-deflate; client_max_window_bits"
         );
-        let c = Config { window: 11, takeover: true, ..cfg() };
+        let c = Config {
+            window: 11,
+            takeover: true,
+            ..cfg()
+        };
         assert_eq!(
             offer(&c).unwrap(),
             "permessage-deflate; server_max_window_bits=11; client_max_window_bits=11"
         );
         assert_eq!(check_answer(&cfg(), &[]), Ok(None));
-        let a = check_answer(&cfg(), &["permessage-deflate"]).unwrap().unwrap();
+        let a = check_answer(&cfg(), &["permessage-deflate"])
+            .unwrap()
+            .unwrap();
         assert!(a.tx_reset && !a.rx_reset);
         let a = check_answer(
             &cfg(),
@@ -542,23 +566,36 @@ mod tests {
         d.compress(b"Hello", true, &mut wire);
         let mut i = Inflater::new(15);
         let mut out = Vec::new();
-        i.inflate(&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], &mut out, 100).unwrap();
+        i.inflate(&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], &mut out, 100)
+            .unwrap();
         i.finish(&mut out, 100).unwrap();
         assert_eq!(out, b"Hello");
         // 7.2.3.2: the same with context taken over.
-        i.inflate(&[0xf2, 0x00, 0x11, 0x00, 0x00], &mut out, 100).unwrap();
+        i.inflate(&[0xf2, 0x00, 0x11, 0x00, 0x00], &mut out, 100)
+            .unwrap();
         i.finish(&mut out, 100).unwrap();
         assert_eq!(out, b"HelloHello");
         // 7.2.3.3: no compression (a stored block), and BFINAL set.
         let mut i = Inflater::new(15);
         let mut out = Vec::new();
-        i.inflate(&[0x00, 0x05, 0x00, 0xfa, 0xff, b'H', b'e', b'l', b'l', b'o', 0x00], &mut out, 100)
-            .unwrap();
+        i.inflate(
+            &[
+                0x00, 0x05, 0x00, 0xfa, 0xff, b'H', b'e', b'l', b'l', b'o', 0x00,
+            ],
+            &mut out,
+            100,
+        )
+        .unwrap();
         i.finish(&mut out, 100).unwrap();
         assert_eq!(out, b"Hello");
         let mut i = Inflater::new(15);
         let mut out = Vec::new();
-        i.inflate(&[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00], &mut out, 100).unwrap();
+        i.inflate(
+            &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00],
+            &mut out,
+            100,
+        )
+        .unwrap();
         assert_eq!(out, b"Hello");
     }
 
@@ -588,8 +625,15 @@ mod tests {
         assert!(wire.len() < 20_000, "{}", wire.len());
         let mut i = Inflater::new(15);
         let mut out = Vec::new();
-        assert_eq!(i.inflate(&wire, &mut out, 100_000), Err(InflateError::TooBig));
-        assert!(out.capacity() <= 100_001 + INFLATE_STEP, "{}", out.capacity());
+        assert_eq!(
+            i.inflate(&wire, &mut out, 100_000),
+            Err(InflateError::TooBig)
+        );
+        assert!(
+            out.capacity() <= 100_001 + INFLATE_STEP,
+            "{}",
+            out.capacity()
+        );
         // Exactly at the limit is fine.
         let mut i = Inflater::new(15);
         let mut out = Vec::new();
@@ -604,17 +648,25 @@ mod tests {
     fn corrupt_data_is_an_error() {
         let mut i = Inflater::new(15);
         let mut out = Vec::new();
-        assert_eq!(i.inflate(&[0xff, 0xff, 0xff], &mut out, 100), Err(InflateError::Corrupt));
+        assert_eq!(
+            i.inflate(&[0xff, 0xff, 0xff], &mut out, 100),
+            Err(InflateError::Corrupt)
+        );
         // Data after a final block is ignored, and the next message
         // starts a new stream.
         let mut i = Inflater::new(15);
         let mut out = Vec::new();
-        i.inflate(&[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x12], &mut out, 100)
-            .unwrap();
+        i.inflate(
+            &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x12],
+            &mut out,
+            100,
+        )
+        .unwrap();
         i.finish(&mut out, 100).unwrap();
         assert_eq!(out, b"Hello");
         let mut out = Vec::new();
-        i.inflate(&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], &mut out, 100).unwrap();
+        i.inflate(&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], &mut out, 100)
+            .unwrap();
         i.finish(&mut out, 100).unwrap();
         assert_eq!(out, b"Hello");
     }

@@ -259,9 +259,14 @@ fn check_deflate(rng: &mut Rng) {
         let text = rng.below(2) == 0;
         let len = [0, 1, 100, 3000, 150_000][rng.below(5)];
         let msg: Vec<u8> = if text {
-            "{\"key\": \"héllo 中文 😀\"} ".repeat(1 + len / 20).into_bytes()[..len].to_vec()
+            "{\"key\": \"héllo 中文 😀\"} "
+                .repeat(1 + len / 20)
+                .into_bytes()[..len]
+                .to_vec()
         } else {
-            (0..len).map(|i| (i / 7) as u8 ^ rng.below(2) as u8).collect()
+            (0..len)
+                .map(|i| (i / 7) as u8 ^ rng.below(2) as u8)
+                .collect()
         };
         let text = text && std::str::from_utf8(&msg).is_ok();
         let compressed = rng.below(4) != 0;

@@ -398,7 +398,11 @@ impl MessageReader {
     }
 
     /// Checks what inflating appended to the message from `start` on.
-    fn check_inflated(&mut self, r: Result<(), InflateError>, start: usize) -> Result<(), ReadError> {
+    fn check_inflated(
+        &mut self,
+        r: Result<(), InflateError>,
+        start: usize,
+    ) -> Result<(), ReadError> {
         // UTF-8 first: what was inflated before an error is the same
         // however the input was split, so the verdict is too.
         if self.msg_kind == Some(MsgKind::Text) && self.utf8.feed(&self.msg[start..]).is_err() {

@@ -148,6 +148,7 @@ clean:
 .PHONY: bench bench-quick
 bench: build
 	bash bench/run.sh full
+	PYTHON=python3 bash bench/deflate.sh
 
 bench-quick: build
 	bash bench/run.sh quick

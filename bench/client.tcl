@@ -16,7 +16,14 @@ foreach {var default} {size 16 inflight 1 mode binary duration 2 warmup 0.5 conn
     if {[set $var] eq ""} { set $var $default }
 }
 
-set text [string range [string repeat abcdefghijklmnopqrstuvwxyz [expr {$size / 26 + 1}]] 0 [expr {$size - 1}]]
+# bench/deflate.sh: BENCH_JSON=1 sends JSON-like text (what compression
+# is for), BENCH_OPEN_OPTS adds options to every open (-deflate 1).
+set unit abcdefghijklmnopqrstuvwxyz
+if {[info exists ::env(BENCH_JSON)] && $::env(BENCH_JSON)} {
+    set unit {{"id": 1234, "user": "someone", "text": "hello there", "tags": ["a", "b"], "ok": true}, }
+}
+set text [string range [string repeat $unit [expr {$size / [string length $unit] + 1}]] 0 [expr {$size - 1}]]
+set openopts [expr {[info exists ::env(BENCH_OPEN_OPTS)] ? $::env(BENCH_OPEN_OPTS) : {}}]
 if {$mode eq "binary"} {
     set payload [encoding convertto utf-8 $text]
 } else {
@@ -99,7 +106,7 @@ proc finish {} {
 
 set ::socks {}
 for {set i 0} {$i < $conns} {incr i} {
-    lappend ::socks [websocket::open $url handler -timeout 10000]
+    lappend ::socks [websocket::open $url handler -timeout 10000 {*}$::openopts]
 }
 # Bounded: connecting, warm-up and measuring never take more than this.
 after [expr {int((15 + $warmup + $duration) * 1000)}] {

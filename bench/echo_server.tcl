@@ -50,6 +50,10 @@ proc handler {sock type msg} {
     }
 }
 
+# bench/deflate.sh: BENCH_DEFLATE=1 accepts permessage-deflate (ours only).
+if {[info exists ::env(BENCH_DEFLATE)] && $::env(BENCH_DEFLATE)} {
+    websocket::configure -deflate 1
+}
 set port [expr {$argc > 0 ? [lindex $argv 0] : 0}]
 set srv [socket -server accept -myaddr 127.0.0.1 $port]
 websocket::server $srv

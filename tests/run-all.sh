@@ -15,6 +15,9 @@
 #   6. tcllib's own websocket.test, unchanged, against a local echo server
 #      (tests/tcllib/run.sh), Tcl 8.6 and Tcl 9
 #   7. Autobahn|Testsuite, client side (1.* to 10.*, 9.* apart, split)
+#   8. permessage-deflate: Autobahn 12.* and 13.* (messages up to 1 KiB of
+#      every group), server and client side, and the scale run with
+#      compression (docs/compression.md)
 # Each stage ends with an "N passed, M failed" line (tcltest stages add
 # ", S skipped": only constraints all.tcl allows by name may skip; any
 # other skip is a failure); the last line sums them, with the skips per
@@ -71,6 +74,12 @@ stage tcllib env TCLLIBPATH="$root/build/lib" bash tests/tcllib/run.sh
 stage tcllib9 env TCLLIBPATH="$root/build/tcl9/lib" TCLSH="$TCL9/tclsh9.0" bash tests/tcllib/run.sh
 stage autobahn-client env TCLLIBPATH="$root/build/lib" REPORTS="$out/autobahn-client" \
   bash tests/autobahn-client.sh
+deflate_cases='12.*.[1-4]$,13.*.[1-4]$'
+stage autobahn-deflate env TCLLIBPATH="$root/build/lib" REPORTS="$out/autobahn-deflate" \
+  WS_CONFIGURE="-deflate 1" EXCLUDE= bash ../shared/tools/autobahn/run-server.sh "$deflate_cases"
+stage autobahn-client-deflate env TCLLIBPATH="$root/build/lib" REPORTS="$out/autobahn-client-deflate" \
+  WS_OPEN_OPTS="-deflate 1" EXCLUDE= bash ../shared/tools/autobahn/run-client.sh "$deflate_cases"
+stage scale-deflate env DEFLATE=1 TCLLIBPATH="$root/build/lib" bash tests/scale/run.sh 10000 200
 
 echo
 if [ ${#failed_stages[@]} -gt 0 ]; then echo "failed stages: ${failed_stages[*]}"; fi

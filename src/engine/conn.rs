@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use mio::net::TcpStream;
 
+use super::compress::TxDeflate;
 use super::frames::{self, OP_CLOSE, OP_PING, OP_PONG};
 use super::mailbox::{Event, Mailbox};
 use super::options::{Options, INBOX_HIGH_WATER};
@@ -87,6 +88,8 @@ pub(super) struct Conn {
     pong_due: Option<Instant>,
     events: Vec<(ConnId, Event)>,
     items: Vec<Incoming>,
+    /// permessage-deflate's sending half, when negotiated.
+    tx_deflate: Option<TxDeflate>,
 }
 
 impl Conn {
@@ -102,11 +105,16 @@ impl Conn {
         now: Instant,
     ) -> Conn {
         let limits = limits(&reg.options);
+        let mut reader = MessageReader::new(reg.role, limits).recycling(super::pool::take);
+        if let Some(a) = &reg.deflate {
+            reader = reader.inflating(a.rx_window, a.rx_reset);
+        }
         let mut conn = Conn {
             id,
             stream,
             role: reg.role,
-            reader: MessageReader::new(reg.role, limits).recycling(super::pool::take),
+            reader,
+            tx_deflate: reg.deflate.map(TxDeflate::new),
             mailbox: reg.mailbox,
             shared,
             opts: reg.options,
@@ -407,6 +415,20 @@ impl Conn {
         self.last_activity = now;
         // The loop flushes once per batch of commands: many frames, one writev.
         self.out.push_back(frame);
+    }
+
+    /// A payload from Tcl to frame here (its length counted in `queued`):
+    /// compressed when permessage-deflate was negotiated.
+    pub(super) fn send_data(&mut self, fin: bool, opcode: u8, payload: Vec<u8>, now: Instant) {
+        let frame = match self.tx_deflate.as_mut() {
+            Some(tx) => tx.frame(self.role, fin, opcode, &payload),
+            None => frames::build(self.role, fin, opcode, &payload),
+        };
+        self.shared
+            .queued
+            .fetch_sub(payload.len(), Ordering::AcqRel);
+        self.shared.queued.fetch_add(frame.len(), Ordering::AcqRel);
+        self.send(frame, now);
     }
 
     /// The script closed the WebSocket: send its close frame and wait.

@@ -70,6 +70,8 @@ pub struct TlsTarget {
 pub struct Connected {
     /// The subprotocol the server chose, "" for none.
     pub protocol: String,
+    /// The permessage-deflate answer agreed, "" for none.
+    pub extensions: String,
     pub peer: SocketAddr,
     pub local: SocketAddr,
     /// Host names of the two ends (the address when it has no name).
@@ -160,7 +162,7 @@ struct Pending {
     cert_request: Option<super::tls::CertRequest>,
     input: Vec<u8>,
     /// The handshake's result: subprotocol and bytes after the answer.
-    done: Option<(String, Vec<u8>)>,
+    done: Option<(String, Option<crate::protocol::deflate::Agreed>, Vec<u8>)>,
     ends: Option<(SocketAddr, SocketAddr)>,
     names: Option<(Option<String>, Option<String>)>,
 }
@@ -635,10 +637,15 @@ impl Pending {
         }
         match parse_head(&self.input) {
             Head::Complete(head, len) => {
-                match check_response(&head, &self.req.key, &self.req.protocols) {
-                    Ok(protocol) => {
+                match check_response(
+                    &head,
+                    &self.req.key,
+                    &self.req.protocols,
+                    &self.req.options.deflate,
+                ) {
+                    Ok((protocol, deflate)) => {
                         let rest = self.input.split_off(len);
-                        self.done = Some((protocol, rest));
+                        self.done = Some((protocol, deflate, rest));
                         Step::Done
                     }
                     Err(Refusal::Status(code)) => Step::Fail(ConnectFailure::Status(code)),
@@ -671,11 +678,15 @@ impl Pending {
         let _ = registry.deregister(&mut stream);
         let (stream, tls) = stream.into_parts();
         let stream = std::net::TcpStream::from(stream);
-        let (protocol, rest) = self.done.take()?;
+        let (protocol, deflate, rest) = self.done.take()?;
         let (peer, local) = self.ends?;
         let (peer_name, local_name) = self.names.take().unwrap_or((None, None));
         let connected = Connected {
             protocol,
+            extensions: deflate
+                .as_ref()
+                .map(|a| a.answer.clone())
+                .unwrap_or_default(),
             peer,
             local,
             peer_name: peer_name.unwrap_or_else(|| peer.ip().to_string()),
@@ -695,6 +706,7 @@ impl Pending {
                 skip_lf: false,
                 mailbox: req.mailbox,
                 options: req.options,
+                deflate,
             }),
             tls,
         ))
@@ -753,6 +765,7 @@ mod tests {
             headers: vec![],
             key: key.clone(),
             protocols: vec!["chat".into()],
+            extensions: None,
         };
         ConnectRequest {
             host: "localhost".into(),

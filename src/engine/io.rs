@@ -202,6 +202,14 @@ impl Loop {
             Cmd::Register(id, shared, reg) => self.register(id, shared, *reg, None, now),
             // A connection already gone drops the frame; its Tcl side hears so.
             // Queued only; flushed after the whole batch (see `run`).
+            Cmd::SendData(id, fin, opcode, payload) => {
+                if let Some(c) = self.conns.get_mut(&id) {
+                    c.send_data(fin, opcode, payload, now);
+                    if self.dirty.last() != Some(&id) {
+                        self.dirty.push(id);
+                    }
+                }
+            }
             Cmd::Send(id, frame) => {
                 #[cfg(feature = "fault-injection")]
                 super::fault::on_send(&frame);

@@ -2,6 +2,7 @@
 //! WebSocket of the process. Tcl threads talk to it through a command queue
 //! and a `Waker`; it answers through each thread's `Mailbox`.
 
+mod compress;
 mod conn;
 pub mod connect;
 #[cfg(feature = "fault-injection")]
@@ -86,12 +87,17 @@ pub struct Registration {
     pub skip_lf: bool,
     pub mailbox: Arc<Mailbox>,
     pub options: Options,
+    /// permessage-deflate as negotiated in the handshake.
+    pub deflate: Option<crate::protocol::deflate::Agreed>,
 }
 
 pub(crate) enum Cmd {
     Register(ConnId, Arc<Shared>, Box<Registration>),
     /// A whole frame, already counted in `Shared::queued`.
     Send(ConnId, Vec<u8>),
+    /// A payload to frame (and compress) on this thread: fin, opcode, the
+    /// payload (its length counted in `Shared::queued`).
+    SendData(ConnId, bool, u8, Vec<u8>),
     /// Start the closing handshake with this close payload; the Tcl side
     /// has already said goodbye to the handler.
     Close(ConnId, Vec<u8>),
@@ -294,6 +300,12 @@ impl Engine {
     /// Queues a frame; the caller has added its length to `queued`.
     pub fn send(&self, id: ConnId, frame: Vec<u8>) {
         self.push(Cmd::Send(id, frame));
+    }
+
+    /// Queues a payload to be framed, compressed when permessage-deflate
+    /// was negotiated; the caller has added its length to `queued`.
+    pub fn send_data(&self, id: ConnId, fin: bool, opcode: u8, payload: Vec<u8>) {
+        self.push(Cmd::SendData(id, fin, opcode, payload));
     }
 
     pub fn close(&self, id: ConnId, payload: Vec<u8>) {

@@ -19,6 +19,8 @@ pub struct Options {
     /// A peer that has not answered a keepalive ping within this long is
     /// taken for dead (close 1006); zero: never.
     pub dead_timeout: Duration,
+    /// permessage-deflate: whether to negotiate it, and how.
+    pub deflate: crate::protocol::deflate::Config,
 }
 
 impl Options {
@@ -35,6 +37,7 @@ impl Options {
             max_queued: Self::DEFAULT_MAX_QUEUED,
             close_timeout: Self::DEFAULT_CLOSE_TIMEOUT,
             dead_timeout: Duration::ZERO,
+            deflate: Default::default(),
         }
     }
 }

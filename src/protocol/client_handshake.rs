@@ -5,6 +5,7 @@
 
 use base64::Engine as _;
 
+use super::deflate;
 use super::handshake::accept_key;
 
 /// The parts of a WebSocket URL a connection needs.
@@ -326,6 +327,8 @@ pub struct Request {
     pub key: String,
     /// -protocol: the subprotocols offered, in order of preference.
     pub protocols: Vec<String>,
+    /// Sec-WebSocket-Extensions offered (-deflate 1), replacing the script's.
+    pub extensions: Option<String>,
 }
 
 /// The Host header for a URL: http::geturl leaves the port out when it is
@@ -370,6 +373,7 @@ impl Request {
             match lower.as_str() {
                 "host" => host = v,
                 "sec-websocket-key" | "sec-websocket-version" | "sec-websocket-protocol" => {}
+                "sec-websocket-extensions" if self.extensions.is_some() => {}
                 _ => lines.push((k, v)),
             }
         }
@@ -396,6 +400,9 @@ impl Request {
                 "Sec-WebSocket-Protocol: {}\r\n",
                 self.protocols.join(", ")
             ));
+        }
+        if let Some(e) = &self.extensions {
+            s.push_str(&format!("Sec-WebSocket-Extensions: {e}\r\n"));
         }
         s.push_str("\r\n");
         s.into_bytes()
@@ -515,13 +522,17 @@ pub enum Refusal {
     Invalid(String),
 }
 
-/// Checks the server's answer (RFC 6455 4.1, client requirements 1 to 6);
-/// on success returns the subprotocol chosen ("" for none).
+/// The subprotocol chosen ("" for none) and the permessage-deflate agreed.
+pub type Accepted = (String, Option<deflate::Agreed>);
+
+/// Checks the server's answer (RFC 6455 4.1, client requirements 1 to 6,
+/// and RFC 7692 for permessage-deflate, offered when `deflate` enables it).
 pub fn check_response(
     head: &ResponseHead,
     key: &str,
     offered: &[String],
-) -> Result<String, Refusal> {
+    deflate: &deflate::Config,
+) -> Result<Accepted, Refusal> {
     let code = head.ncode();
     if code != "101" {
         return Err(Refusal::Status(code));
@@ -541,18 +552,11 @@ pub fn check_response(
             return invalid("the server's Sec-WebSocket-Accept does not match the key sent".into())
         }
     }
-    let exts: Vec<&str> = head
-        .values("Sec-WebSocket-Extensions")
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-        .collect();
-    if !exts.is_empty() {
-        return invalid(format!(
-            "the server chose extensions that were not offered: {}",
-            exts.join(", ")
-        ));
-    }
+    let exts: Vec<&str> = head.values("Sec-WebSocket-Extensions").collect();
+    let agreed = match deflate::check_answer(deflate, &exts) {
+        Ok(a) => a,
+        Err(why) => return invalid(why),
+    };
     let protos: Vec<&str> = head
         .values("Sec-WebSocket-Protocol")
         .flat_map(|v| v.split(','))
@@ -560,8 +564,8 @@ pub fn check_response(
         .filter(|p| !p.is_empty())
         .collect();
     match protos.as_slice() {
-        [] => Ok(String::new()),
-        [p] if offered.iter().any(|o| o == p) => Ok((*p).to_owned()),
+        [] => Ok((String::new(), agreed)),
+        [p] if offered.iter().any(|o| o == p) => Ok(((*p).to_owned(), agreed)),
         [p] => invalid(format!(
             "the server chose subprotocol \"{p}\", which was not offered"
         )),
@@ -670,6 +674,7 @@ mod tests {
             ],
             key: "dGhlIHNhbXBsZSBub25jZQ==".into(),
             protocols: vec!["chat".into(), "superchat".into()],
+            extensions: None,
         };
         assert_eq!(
             String::from_utf8(r.to_bytes()).unwrap(),
@@ -684,6 +689,7 @@ mod tests {
             headers: vec![("Host".into(), "other".into())],
             key: "k".into(),
             protocols: vec![],
+            extensions: None,
         };
         assert_eq!(
             String::from_utf8(r.to_bytes()).unwrap(),
@@ -722,7 +728,10 @@ mod tests {
         assert_eq!(&raw[n..], b"\x81\x02hi");
         assert_eq!(h.ncode(), "101");
         assert_eq!(h.headers.len(), 3);
-        assert_eq!(check_response(&h, KEY, &[]), Ok(String::new()));
+        assert_eq!(
+            check_response(&h, KEY, &[], &Default::default()),
+            Ok((String::new(), None))
+        );
         // Every prefix is incomplete.
         for i in 0..n {
             assert_eq!(parse_head(&raw[..i]), Head::Incomplete, "{i}");
@@ -732,7 +741,7 @@ mod tests {
         assert_eq!(n, 33);
         assert_eq!(h.headers, vec![("X".to_string(), "a b".to_string())]);
         assert_eq!(
-            check_response(&h, KEY, &[]),
+            check_response(&h, KEY, &[], &Default::default()),
             Err(Refusal::Status("404".into()))
         );
         let (h, _) = head("this is not HTTP\r\n\r\n");
@@ -745,7 +754,7 @@ mod tests {
         let raw = format!("HTTP/1.1 101 Switching Protocols\r\n{extra}\r\n");
         let (h, _) = head(&raw);
         let offered: Vec<String> = offered.iter().map(|s| s.to_string()).collect();
-        check_response(&h, KEY, &offered)
+        check_response(&h, KEY, &offered, &Default::default()).map(|(p, _)| p)
     }
 
     #[test]

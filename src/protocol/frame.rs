@@ -44,6 +44,8 @@ impl OpCode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameHeader {
     pub fin: bool,
+    /// RSV1: the message is compressed (permessage-deflate only).
+    pub rsv1: bool,
     pub opcode: OpCode,
     pub mask: Option<[u8; 4]>,
     pub payload_len: u64,
@@ -68,22 +70,30 @@ pub enum HeaderError {
 /// Decodes a header at the start of `buf`. `expect_masked` is true when we
 /// are the server (frames from a client must be masked) and false on the
 /// client side (frames from a server must not be masked).
+/// `allow_rsv1`: permessage-deflate was negotiated, so RSV1 may be set on
+/// the first frame of a message (RFC 7692 6); never on control frames or
+/// continuations.
 /// Returns Ok(None) when `buf` does not yet hold the whole header, else the
 /// header and its length in bytes (2 to 14).
 pub fn decode_header(
     buf: &[u8],
     expect_masked: bool,
+    allow_rsv1: bool,
 ) -> Result<Option<(FrameHeader, usize)>, HeaderError> {
     // Each check runs as soon as the byte it needs is present, so a bad
     // frame is refused without waiting for the rest of its header.
     let Some(&b0) = buf.first() else {
         return Ok(None);
     };
-    if b0 & 0x70 != 0 {
+    let rsv1 = b0 & 0x40 != 0;
+    if b0 & 0x30 != 0 || (rsv1 && !allow_rsv1) {
         return Err(HeaderError::ReservedBits);
     }
     let fin = b0 & 0x80 != 0;
     let opcode = OpCode::from_u8(b0 & 0x0F).ok_or(HeaderError::UnknownOpcode(b0 & 0x0F))?;
+    if rsv1 && !matches!(opcode, OpCode::Text | OpCode::Binary) {
+        return Err(HeaderError::ReservedBits);
+    }
     if opcode.is_control() && !fin {
         return Err(HeaderError::FragmentedControl);
     }
@@ -132,6 +142,7 @@ pub fn decode_header(
     };
     let header = FrameHeader {
         fin,
+        rsv1,
         opcode,
         mask,
         payload_len,
@@ -175,7 +186,7 @@ mod tests {
     use super::*;
 
     fn hdr(b: &[u8], masked: bool) -> Result<Option<(FrameHeader, usize)>, HeaderError> {
-        decode_header(b, masked)
+        decode_header(b, masked, false)
     }
 
     #[test]
@@ -260,6 +271,22 @@ mod tests {
     }
 
     #[test]
+    fn rsv1_only_on_negotiated_data_frames() {
+        assert_eq!(hdr(&[0xC1, 0x00], false), Err(HeaderError::ReservedBits));
+        let (h, _) = decode_header(&[0xC1, 0x00], false, true).unwrap().unwrap();
+        assert!(h.rsv1 && h.opcode == OpCode::Text);
+        let (h, _) = decode_header(&[0x42, 0x00], false, true).unwrap().unwrap();
+        assert!(h.rsv1 && h.opcode == OpCode::Binary);
+        for b0 in [0xC0, 0xC9, 0xCA, 0xC8, 0xA1, 0x91] {
+            assert_eq!(
+                decode_header(&[b0, 0x00], false, true),
+                Err(HeaderError::ReservedBits),
+                "{b0:02X}"
+            );
+        }
+    }
+
+    #[test]
     fn non_minimal_lengths_accepted() {
         let (h, n) = hdr(&[0x82, 126, 0, 5], false).unwrap().unwrap();
         assert_eq!((h.payload_len, n), (5, 4));
@@ -284,6 +311,7 @@ mod tests {
                     assert_eq!(b.len(), header_len(mask.is_some(), len));
                     let want = FrameHeader {
                         fin,
+                        rsv1: false,
                         opcode: op,
                         mask,
                         payload_len: len,

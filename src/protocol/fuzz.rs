@@ -5,6 +5,7 @@
 //! Anything found becomes a case in `regressions`.
 
 use super::close::{self, ClosePayload};
+use super::deflate::{self, Deflater};
 use super::frame::encode_header;
 use super::mask::apply_mask;
 use super::message::{Incoming, Limits, MessageReader, ReadError};
@@ -73,11 +74,24 @@ fn frame_stream(rng: &mut Rng, role: Role) -> Vec<u8> {
 
 /// Feeds `data` in random pieces; the result must not depend on the split.
 fn read_all(data: &[u8], role: Role, rng: &mut Rng) -> (Vec<Incoming>, Option<ReadError>) {
+    read_all_with(data, role, None, rng)
+}
+
+/// `inflate`: permessage-deflate with these window bits and reset flag.
+fn read_all_with(
+    data: &[u8],
+    role: Role,
+    inflate: Option<(u8, bool)>,
+    rng: &mut Rng,
+) -> (Vec<Incoming>, Option<ReadError>) {
     let limits = Limits {
         max_message: 100_000,
         max_frame: 70_000,
     };
     let mut reader = MessageReader::new(role, limits);
+    if let Some((window, reset)) = inflate {
+        reader = reader.inflating(window, reset);
+    }
     let mut items = Vec::new();
     let mut rest = data;
     while !rest.is_empty() {
@@ -216,15 +230,180 @@ fn check_handshakes(rng: &mut Rng) {
                 &head,
                 "dGhlIHNhbXBsZSBub25jZQ==",
                 &["chat".into()],
+                &deflate::Config {
+                    enabled: true,
+                    ..Default::default()
+                },
             );
         }
     }
     let _ = client_handshake::parse_url(&pick(rng), rng.below(2) == 0);
 }
 
+/// Compressed messages (permessage-deflate), some fragmented, some sent
+/// plain, then maybe damaged: the outcome must not depend on the split,
+/// undamaged streams give back the messages, and the inflated size never
+/// passes the limit.
+fn check_deflate(rng: &mut Rng) {
+    let role = if rng.below(2) == 0 {
+        Role::Server
+    } else {
+        Role::Client
+    };
+    let window = 9 + rng.below(7) as u8;
+    let reset = rng.below(2) == 0;
+    let mut z = Deflater::new(rng.below(10) as u32, window);
+    let mut out = Vec::new();
+    let mut want = Vec::new();
+    for _ in 0..1 + rng.below(5) {
+        let text = rng.below(2) == 0;
+        let len = [0, 1, 100, 3000, 150_000][rng.below(5)];
+        let msg: Vec<u8> = if text {
+            "{\"key\": \"héllo 中文 😀\"} "
+                .repeat(1 + len / 20)
+                .into_bytes()[..len]
+                .to_vec()
+        } else {
+            (0..len)
+                .map(|i| (i / 7) as u8 ^ rng.below(2) as u8)
+                .collect()
+        };
+        let text = text && std::str::from_utf8(&msg).is_ok();
+        let compressed = rng.below(4) != 0;
+        let nfrag = 1 + rng.below(3);
+        let mut cuts: Vec<usize> = (1..nfrag).map(|_| rng.below(msg.len() + 1)).collect();
+        cuts.sort_unstable();
+        cuts.push(msg.len());
+        let mut prev = 0;
+        for (i, &c) in cuts.iter().enumerate() {
+            let fin = i + 1 == cuts.len();
+            let mut payload = Vec::new();
+            if compressed {
+                z.compress(&msg[prev..c], fin, &mut payload);
+            } else {
+                payload.extend_from_slice(&msg[prev..c]);
+            }
+            prev = c;
+            let op = match (i, text) {
+                (0, true) => 1u8,
+                (0, false) => 2,
+                _ => 0,
+            };
+            let rsv1 = if i == 0 && compressed { 0x40 } else { 0 };
+            let mask = (role == Role::Server).then(|| (rng.next() as u32).to_be_bytes());
+            let at = out.len();
+            encode_header(&mut out, fin, op, mask, payload.len() as u64);
+            out[at] |= rsv1;
+            if let Some(key) = mask {
+                apply_mask(&mut payload, key, 0);
+            }
+            out.extend_from_slice(&payload);
+        }
+        if compressed && reset {
+            z.reset();
+        }
+        want.push(if text {
+            Incoming::Text(msg)
+        } else {
+            Incoming::Binary(msg)
+        });
+    }
+    let damaged = rng.below(3) == 0;
+    if damaged {
+        for _ in 0..1 + rng.below(3) {
+            let i = rng.below(out.len());
+            out[i] = rng.next() as u8;
+        }
+    }
+    let inflate = Some((window, reset));
+    let whole = read_all_with(&out, role, inflate, &mut Rng(1));
+    let split = read_all_with(&out, role, inflate, rng);
+    if whole != split {
+        let brief = |r: &(Vec<Incoming>, Option<ReadError>)| (r.0.len(), r.1.clone());
+        panic!(
+            "the split changed the outcome: {:?} vs {:?}",
+            brief(&whole),
+            brief(&split)
+        );
+    }
+    for item in &whole.0 {
+        match item {
+            Incoming::Text(t) => assert!(std::str::from_utf8(t).is_ok() && t.len() <= 100_000),
+            Incoming::Binary(b) => assert!(b.len() <= 100_000),
+            _ => {}
+        }
+    }
+    if !damaged {
+        let n = whole.0.len();
+        assert!(whole.0[..] == want[..n], "inflated messages differ");
+        match &whole.1 {
+            None => assert_eq!(n, want.len()),
+            // Only the 150 000-byte messages pass the limits.
+            Some(e) => assert_eq!(e.code, 1009, "{e:?}"),
+        }
+    } else if let Some(e) = whole.1 {
+        assert!(matches!(e.code, 1002 | 1007 | 1009), "code {}", e.code);
+    }
+}
+
+/// Our offer, a server's answer to it, and our check of that answer must
+/// agree for every setting; arbitrary header values must not panic.
+fn check_negotiation(rng: &mut Rng) {
+    let cfg = |rng: &mut Rng| deflate::Config {
+        enabled: rng.below(5) != 0,
+        level: rng.below(10) as u32,
+        window: 8 + rng.below(9) as u8,
+        min_size: 0,
+        takeover: rng.below(2) == 0,
+    };
+    let (client, server) = (cfg(rng), cfg(rng));
+    if let Some(offer) = deflate::offer(&client) {
+        if let Some(s) = deflate::accept(&server, &[&offer]) {
+            let c = deflate::check_answer(&client, &[&s.answer])
+                .unwrap_or_else(|e| panic!("{offer} -> {}: {e}", s.answer))
+                .expect("an answer");
+            assert!(c.tx_window <= s.rx_window && s.tx_window <= c.rx_window);
+            assert!(!s.rx_reset || c.tx_reset);
+            assert!(!c.rx_reset || s.tx_reset);
+        }
+    }
+    let words = [
+        "permessage-deflate",
+        "server_no_context_takeover",
+        "client_no_context_takeover",
+        "server_max_window_bits",
+        "client_max_window_bits",
+        "=",
+        "8",
+        "15",
+        "\"9\"",
+        ";",
+        ",",
+        " ",
+    ];
+    let v: String = (0..rng.below(12))
+        .map(|_| words[rng.below(words.len())])
+        .collect();
+    if let Some(a) = deflate::accept(&server, &[&v]) {
+        assert!((8..=15).contains(&a.tx_window) && (8..=15).contains(&a.rx_window));
+        assert!(deflate::check_answer(
+            &deflate::Config {
+                enabled: true,
+                window: 15,
+                ..client
+            },
+            &[&a.answer]
+        )
+        .is_ok());
+    }
+    let _ = deflate::check_answer(&client, &[&v]);
+}
+
 /// One round of every check.
 fn round(rng: &mut Rng) {
     check_reader(rng);
+    check_deflate(rng);
+    check_negotiation(rng);
     check_utf8(rng);
     check_close(rng);
     check_handshakes(rng);
@@ -233,7 +412,7 @@ fn round(rng: &mut Rng) {
 #[test]
 fn fuzz_short_pass() {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    for _ in 0..3000 {
+    for _ in 0..1500 {
         round(&mut rng);
     }
 }

@@ -151,8 +151,9 @@ fn looks_base64(k: &str) -> bool {
 
 /// The server's answer, CRLF line ends: "HTTP/1.1 101 Switching Protocols",
 /// "Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Accept: ..",
-/// and "Sec-WebSocket-Protocol: .." when `protocol` is not empty.
-pub fn server_response(accept: &str, protocol: &str) -> Vec<u8> {
+/// and "Sec-WebSocket-Protocol: .." when `protocol` is not empty, then
+/// "Sec-WebSocket-Extensions: .." when `extensions` is not empty.
+pub fn server_response(accept: &str, protocol: &str, extensions: &str) -> Vec<u8> {
     let mut s = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
          Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n"
@@ -160,6 +161,11 @@ pub fn server_response(accept: &str, protocol: &str) -> Vec<u8> {
     if !protocol.is_empty() {
         s.push_str("Sec-WebSocket-Protocol: ");
         s.push_str(protocol);
+        s.push_str("\r\n");
+    }
+    if !extensions.is_empty() {
+        s.push_str("Sec-WebSocket-Extensions: ");
+        s.push_str(extensions);
         s.push_str("\r\n");
     }
     s.push_str("\r\n");
@@ -383,15 +389,16 @@ mod tests {
     #[test]
     fn response() {
         assert_eq!(
-            server_response("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", ""),
+            server_response("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", "", ""),
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
               Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
                 .to_vec()
         );
         assert_eq!(
-            server_response("abc=", "chat"),
+            server_response("abc=", "chat", "permessage-deflate"),
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-              Sec-WebSocket-Accept: abc=\r\nSec-WebSocket-Protocol: chat\r\n\r\n"
+              Sec-WebSocket-Accept: abc=\r\nSec-WebSocket-Protocol: chat\r\n\
+              Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n"
                 .to_vec()
         );
     }

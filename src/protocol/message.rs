@@ -3,6 +3,7 @@
 //! `Incoming` items.
 
 use super::close::{self, CloseError, ClosePayload};
+use super::deflate::{InflateError, Inflater};
 use super::frame::{self, FrameHeader, HeaderError, OpCode};
 use super::mask::apply_mask;
 use super::utf8::Utf8Validator;
@@ -86,6 +87,23 @@ pub struct MessageReader {
     /// Where a large message may find an empty buffer already allocated
     /// (see [`MessageReader::recycling`]).
     recycled: Option<TakeBuffer>,
+    /// permessage-deflate was negotiated (see [`MessageReader::inflating`]).
+    deflate: Option<RxDeflate>,
+}
+
+/// The receiving half of permessage-deflate.
+struct RxDeflate {
+    /// The peer's window bits.
+    window: u8,
+    /// The peer resets its context after each message: ours is dropped
+    /// between messages, so an idle connection holds none.
+    reset: bool,
+    /// Created at the first compressed frame.
+    inflater: Option<Inflater>,
+    /// The open message is compressed (RSV1 on its first frame).
+    active: bool,
+    /// One frame's compressed bytes, unmasked, before inflating.
+    scratch: Vec<u8>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,7 +144,22 @@ impl MessageReader {
             utf8: Utf8Validator::new(),
             error: None,
             recycled: None,
+            deflate: None,
         }
+    }
+
+    /// Messages with RSV1 set are inflated (permessage-deflate with the
+    /// peer's `window` bits; `reset`: it takes no context over between
+    /// messages). `max_message` bounds the inflated size.
+    pub fn inflating(mut self, window: u8, reset: bool) -> Self {
+        self.deflate = Some(RxDeflate {
+            window,
+            reset,
+            inflater: None,
+            active: false,
+            scratch: Vec::new(),
+        });
+        self
     }
 
     /// A message whose first frame announces `len` bytes starts in
@@ -178,7 +211,7 @@ impl MessageReader {
     ) -> Result<&'a [u8], ReadError> {
         if self.hdr_len == 0 {
             // Fast path: the whole header is in `data`, decode it in place.
-            return match frame::decode_header(data, self.expect_masked) {
+            return match frame::decode_header(data, self.expect_masked, self.deflate.is_some()) {
                 Ok(Some((h, n))) => {
                     self.start_frame(h, out)?;
                     Ok(&data[n..])
@@ -195,7 +228,11 @@ impl MessageReader {
         let old = self.hdr_len;
         let take = (self.hdr.len() - old).min(data.len());
         self.hdr[old..old + take].copy_from_slice(&data[..take]);
-        match frame::decode_header(&self.hdr[..old + take], self.expect_masked) {
+        match frame::decode_header(
+            &self.hdr[..old + take],
+            self.expect_masked,
+            self.deflate.is_some(),
+        ) {
             Ok(Some((h, n))) => {
                 self.hdr_len = 0;
                 self.start_frame(h, out)?;
@@ -253,8 +290,15 @@ impl MessageReader {
                 return Err(fail(1002, "new message inside a fragmented one"));
             }
             _ => {
+                if matches!(h.opcode, OpCode::Text | OpCode::Binary) {
+                    if let Some(d) = self.deflate.as_mut() {
+                        d.active = h.rsv1;
+                    }
+                }
+                let inflating = self.deflate.as_ref().is_some_and(|d| d.active);
                 let total = (self.msg.len() as u64).saturating_add(h.payload_len);
-                if total > self.limits.max_message {
+                // A compressed message is held to the limit as it inflates.
+                if !inflating && total > self.limits.max_message {
                     return Err(fail(
                         1009,
                         format!("message over the {} byte limit", self.limits.max_message),
@@ -268,13 +312,15 @@ impl MessageReader {
                     OpCode::Binary => self.msg_kind = Some(MsgKind::Binary),
                     _ => {}
                 }
-                if self.msg.capacity() == 0 {
+                if self.msg.capacity() == 0 && !inflating {
                     let len = usize::try_from(h.payload_len).unwrap_or(usize::MAX);
                     if let Some(buf) = self.recycled.and_then(|take| take(len)) {
                         self.msg = buf;
                     }
                 }
-                self.msg.reserve(prealloc);
+                if !inflating {
+                    self.msg.reserve(prealloc);
+                }
             }
         }
         self.frame = Some(Frame {
@@ -303,6 +349,26 @@ impl MessageReader {
         let n = usize::try_from(f.remaining).map_or(data.len(), |r| r.min(data.len()));
         let (chunk, rest) = data.split_at(n);
         let control = f.opcode.is_control();
+        if !control {
+            if let Some(d) = self.deflate.as_mut().filter(|d| d.active) {
+                d.scratch.clear();
+                d.scratch.extend_from_slice(chunk);
+                if let Some(key) = f.mask {
+                    apply_mask(&mut d.scratch, key, f.pos);
+                }
+                f.pos = f.pos.wrapping_add(n);
+                f.remaining -= n as u64;
+                let done = f.remaining == 0;
+                let inflater = d.inflater.get_or_insert_with(|| Inflater::new(d.window));
+                let start = self.msg.len();
+                let r = inflater.inflate(&d.scratch, &mut self.msg, self.limits.max_message);
+                self.check_inflated(r, start)?;
+                if done {
+                    self.end_frame(out)?;
+                }
+                return Ok(rest);
+            }
+        }
         let buf = if control {
             &mut self.ctrl
         } else {
@@ -331,6 +397,27 @@ impl MessageReader {
         Ok(rest)
     }
 
+    /// Checks what inflating appended to the message from `start` on.
+    fn check_inflated(
+        &mut self,
+        r: Result<(), InflateError>,
+        start: usize,
+    ) -> Result<(), ReadError> {
+        // UTF-8 first: what was inflated before an error is the same
+        // however the input was split, so the verdict is too.
+        if self.msg_kind == Some(MsgKind::Text) && self.utf8.feed(&self.msg[start..]).is_err() {
+            return Err(fail(1007, "invalid UTF-8 in text message"));
+        }
+        match r {
+            Err(InflateError::TooBig) => Err(fail(
+                1009,
+                format!("message over the {} byte limit", self.limits.max_message),
+            )),
+            Err(InflateError::Corrupt) => Err(fail(1002, "invalid compressed data")),
+            Ok(()) => Ok(()),
+        }
+    }
+
     /// The current frame's payload is complete.
     fn end_frame(&mut self, out: &mut Vec<Incoming>) -> Result<(), ReadError> {
         let Some(f) = self.frame.take() else {
@@ -355,6 +442,17 @@ impl MessageReader {
             }
             _ if !f.fin => {}
             _ => {
+                if let Some(d) = self.deflate.as_mut().filter(|d| d.active) {
+                    d.active = false;
+                    let inflater = d.inflater.get_or_insert_with(|| Inflater::new(d.window));
+                    let start = self.msg.len();
+                    let r = inflater.finish(&mut self.msg, self.limits.max_message);
+                    if d.reset {
+                        d.inflater = None;
+                    }
+                    d.scratch = Vec::new();
+                    self.check_inflated(r, start)?;
+                }
                 let msg = std::mem::take(&mut self.msg);
                 match self.msg_kind.take() {
                     Some(MsgKind::Text) => {

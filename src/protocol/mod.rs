@@ -4,6 +4,7 @@
 
 pub mod client_handshake;
 pub mod close;
+pub mod deflate;
 pub mod frame;
 pub mod handshake;
 pub mod mask;

@@ -96,7 +96,19 @@ struct Opts {
     strict: bool,
     /// Our additions (TLS, proxy).
     extras: Extras,
+    /// -deflate, -deflatelevel ...: as `configure` takes them, over the
+    /// package defaults.
+    deflate: Vec<(&'static str, Obj)>,
 }
+
+/// `open`'s permessage-deflate options (the names of `configure`'s).
+const DEFLATE_OPTS: [&str; 5] = [
+    "-deflate",
+    "-deflatelevel",
+    "-deflatewindow",
+    "-deflatemin",
+    "-deflatetakeover",
+];
 
 /// tcllib's option loop, then geturl's checks of what it is passed. Errors
 /// are left in the interpreter.
@@ -108,6 +120,7 @@ fn parse_options(interp: Interp, url: &str, rest: Args) -> Result<Opts, c_int> {
         myaddr: None,
         strict: true,
         extras: Extras::default(),
+        deflate: Vec::new(),
     };
     let mut protos = Obj::from_str("");
     let mut geturl: Vec<(Obj, Obj)> = Vec::new();
@@ -119,6 +132,13 @@ fn parse_options(interp: Interp, url: &str, rest: Args) -> Result<Opts, c_int> {
             Obj::from_str("")
         };
         let ks = k.to_string_lossy();
+        let lower = format!("-{}", ks.trim_start_matches('-').to_ascii_lowercase());
+        if let Some(name) = DEFLATE_OPTS.iter().find(|o| **o == lower) {
+            let mut scratch = crate::engine::Options::server_default();
+            super::commands::set_option(interp, name, &v, &mut scratch)?;
+            opts.deflate.push((name, v));
+            continue;
+        }
         // Ours first: tcllib's filter would refuse them.
         if let Some(which) = client_extra::ours(&ks) {
             if let Err(msg) = opts.extras.set(interp, which, &ks, &v) {
@@ -289,16 +309,21 @@ pub fn open(interp: Interp, objv: Args) -> c_int {
         }
     }
     let key = hs::make_key(frames::random_bytes::<16>());
+    let (mailbox, mut options) =
+        state::with(|r| (r.mailbox.clone(), r.interp(interp).defaults.clone()));
+    options.keepalive = Duration::ZERO; // clients do not ping unless asked
+    for (name, v) in &opts.deflate {
+        // Checked while parsing: cannot fail here.
+        let _ = super::commands::set_option(interp, name, v, &mut options);
+    }
     let request = Request {
         target: target.target.clone(),
         host: hs::host_header(&target),
         headers: opts.headers,
         key: key.clone(),
         protocols: opts.protocols.clone(),
+        extensions: crate::protocol::deflate::offer(&options.deflate),
     };
-    let (mailbox, mut options) =
-        state::with(|r| (r.mailbox.clone(), r.interp(interp).defaults.clone()));
-    options.keepalive = Duration::ZERO; // clients do not ping unless asked
     let (id, shared) = engine::engine().connect(ConnectRequest {
         host: target.host.clone(),
         port: target.port,
@@ -340,6 +365,7 @@ pub fn open(interp: Interp, objv: Args) -> c_int {
         server: false,
         state: ConnState::Connecting,
         write_opcode: -1,
+        extensions: String::new(),
         options,
         shared,
         channel: Some(chan),
@@ -470,6 +496,7 @@ fn connected(interp: Interp, sock: &str, info: &ChannelInfo, c: Connected) {
             // As tcllib's takeover: the host names of the two ends.
             conn.peer_name = Some(Obj::from_str(&c.peer_name));
             conn.sock_name = Some(Obj::from_str(&c.local_name));
+            conn.extensions = c.extensions.clone();
             true
         }
         _ => false,

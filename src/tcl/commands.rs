@@ -17,7 +17,7 @@ use super::state::{self, Client, Conn, ConnState, Live};
 use super::text;
 use super::ws_channel::{self, ChannelInfo, End};
 use crate::engine::{self, frames, ConnId, Event, Options, Registration, Stream};
-use crate::protocol::{close as close_codes, handshake, Role};
+use crate::protocol::{close as close_codes, deflate, handshake, Role};
 
 type Args<'a> = &'a [*mut Tcl_Obj];
 
@@ -340,12 +340,19 @@ pub fn test(interp: Interp, objv: Args) -> c_int {
         });
         return zero(interp);
     };
+    let extensions = pairs
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("sec-websocket-extensions"))
+        .map(|(_, v)| v.clone())
+        .collect();
     let client = Client {
         accept: handshake::accept_key(&req.key),
         path,
         query: qry,
         live,
         protocol,
+        extensions,
+        options: None,
     };
     state::with(|r| {
         r.interp(interp)
@@ -369,9 +376,21 @@ pub fn upgrade(interp: Interp, objv: Args) -> c_int {
         });
         return interp.error(&format!("{name} is not a WebSocket client"), &[]);
     };
-    let preamble = handshake::server_response(&client.accept, &client.protocol);
+    let options = client
+        .options
+        .clone()
+        .unwrap_or_else(|| state::with(|r| r.interp(interp).defaults.clone()));
+    let offers: Vec<&str> = client.extensions.iter().map(String::as_str).collect();
+    let agreed = deflate::accept(&options.deflate, &offers);
+    let answer = agreed.as_ref().map_or("", |a| a.answer.as_str());
+    let preamble = handshake::server_response(&client.accept, &client.protocol, answer);
     let info = Obj::list(&[client.path.clone(), client.query.clone()]);
-    let rc = take_over(interp, &sock, client.live.clone(), true, info, preamble);
+    let setup = Setup {
+        preamble,
+        options: Some(options),
+        deflate: agreed,
+    };
+    let rc = take_over(interp, &sock, client.live.clone(), true, info, setup);
     if rc != TCL_OK {
         // Keep the context, as tcllib does when takeover fails.
         state::with(|r| r.interp(interp).clients.insert(name, client));
@@ -395,8 +414,18 @@ pub fn takeover(interp: Interp, objv: Args) -> c_int {
         arg(objv, 2),
         server,
         info,
-        Vec::new(),
+        Setup::default(),
     )
+}
+
+/// What `upgrade` settled in the handshake for `take_over`.
+#[derive(Default)]
+struct Setup {
+    /// The 101 answer, written before any frame.
+    preamble: Vec<u8>,
+    /// The connection's options (None: the package defaults).
+    options: Option<Options>,
+    deflate: Option<deflate::Agreed>,
 }
 
 /// How a channel is taken over.
@@ -418,7 +447,7 @@ fn take_over(
     handler: Obj,
     server: bool,
     info: Obj,
-    preamble: Vec<u8>,
+    setup: Setup,
 ) -> c_int {
     let name = sock.to_string_lossy();
     let Some(chan) = Channel::lookup(interp, sock) else {
@@ -509,8 +538,14 @@ fn take_over(
             engine::engine().abort(old.id);
         }
     }
-    let (mailbox, mut options) =
+    let (mailbox, defaults) =
         state::with(|r| (r.mailbox.clone(), r.interp(interp).defaults.clone()));
+    let mut options = setup.options.unwrap_or(defaults);
+    let extensions = setup
+        .deflate
+        .as_ref()
+        .map(|a| a.answer.clone())
+        .unwrap_or_default();
     if !server {
         options.keepalive = Duration::ZERO; // clients do not ping unless asked
     }
@@ -518,10 +553,11 @@ fn take_over(
         stream,
         role: if server { Role::Server } else { Role::Client },
         initial,
-        preamble,
+        preamble: setup.preamble,
         skip_lf,
         mailbox,
         options: options.clone(),
+        deflate: setup.deflate,
     });
     // The engine's descriptor is now the socket's only one that matters:
     // Tcl's channel gives way to one of ours under the same name, unless
@@ -549,6 +585,7 @@ fn take_over(
         server,
         state: ConnState::Connected,
         write_opcode: -1,
+        extensions,
         options,
         shared,
         channel: Some(chan),
@@ -595,7 +632,7 @@ pub fn send(interp: Interp, objv: Args) -> c_int {
     }
     let sock_obj = arg(objv, 1);
     let sock = sock_obj.str_lossy();
-    let Some((state_now, role, write_opcode, shared, id, max_queued)) = state::with(|r| {
+    let Some((state_now, role, write_opcode, shared, id, max_queued, deflate)) = state::with(|r| {
         r.conn(interp, &sock).map(|c| {
             let role = if c.server { Role::Server } else { Role::Client };
             (
@@ -605,6 +642,7 @@ pub fn send(interp: Interp, objv: Args) -> c_int {
                 c.shared.clone(),
                 c.id,
                 c.options.max_queued,
+                !c.extensions.is_empty(),
             )
         })
     }) else {
@@ -646,15 +684,24 @@ pub fn send(interp: Interp, objv: Args) -> c_int {
     } else {
         opcode
     };
-    let frame = if msg_opcode == 1 {
-        frames::build(role, fin, opcode as u8, &text::obj_to_utf8(&msg))
+    let payload = if msg_opcode == 1 {
+        text::obj_to_utf8(&msg)
     } else {
         match msg.bytes(interp) {
-            Ok(b) => frames::build(role, fin, opcode as u8, b),
+            Ok(b) => std::borrow::Cow::Borrowed(b),
             Err(()) => return TCL_ERROR,
         }
     };
-    let len = frame.len();
+    // With permessage-deflate the I/O thread compresses and frames; the
+    // result and the queue count are the uncompressed frame's, as without.
+    let (frame, len) = if deflate {
+        let len = frames::frame_len(role, payload.len());
+        (Err(payload.into_owned()), len)
+    } else {
+        let f = frames::build(role, fin, opcode as u8, &payload);
+        let len = f.len();
+        (Ok(f), len)
+    };
     super::bridge::account(id);
     if shared.pending() + len > max_queued {
         log(interp, Level::WARN, || {
@@ -668,8 +715,16 @@ pub fn send(interp: Interp, objv: Args) -> c_int {
             c.write_opcode = if fin { -1 } else { msg_opcode };
         }
     });
-    shared.queued.fetch_add(len, Ordering::AcqRel);
-    engine::engine().send(id, frame);
+    match frame {
+        Ok(frame) => {
+            shared.queued.fetch_add(len, Ordering::AcqRel);
+            engine::engine().send(id, frame);
+        }
+        Err(payload) => {
+            shared.queued.fetch_add(payload.len(), Ordering::AcqRel);
+            engine::engine().send_data(id, fin, opcode as u8, payload);
+        }
+    }
     let kind = if fin { "final fragment" } else { "fragment" };
     log(interp, Level::DEBUG, || {
         format!("Sent {len} bytes long frame ({kind}) on {sock}")
@@ -799,6 +854,9 @@ pub fn conninfo(interp: Interp, objv: Args) -> c_int {
         handler
     } else if what == "state" {
         Obj::from_str(st.name())
+    } else if what == "extensions" {
+        let ext = state::with(|r| r.conn(interp, &sock).map(|c| c.extensions.clone()));
+        Obj::from_str(&ext.unwrap_or_default())
     } else if what == "buffered" {
         super::bridge::account(id);
         Obj::from_int(shared.pending() as i64)
@@ -871,7 +929,16 @@ fn option_name(k: &Obj) -> Option<&'static str> {
         "-maxqueued",
         "-closetimeout",
         "-deadtimeout",
+        "-deflate",
+        "-deflatelevel",
+        "-deflatewindow",
+        "-deflatemin",
+        "-deflatetakeover",
     ];
+    // "-deflate" is a prefix of its siblings: the whole name wins.
+    if let Some(o) = ours.iter().find(|o| o[1..] == k) {
+        return Some(o);
+    }
     let hits: Vec<_> = ours
         .iter()
         .filter(|o| !k.is_empty() && o[1..].starts_with(&k))
@@ -887,11 +954,33 @@ fn option_value(name: &str, o: &Options) -> Obj {
         "-maxframe" => Obj::from_int(o.max_frame as i64),
         "-maxqueued" => Obj::from_int(o.max_queued as i64),
         "-deadtimeout" => Obj::from_int(o.dead_timeout.as_secs() as i64),
+        "-deflate" => Obj::from_int(o.deflate.enabled as i64),
+        "-deflatelevel" => Obj::from_int(o.deflate.level as i64),
+        "-deflatewindow" => Obj::from_int(o.deflate.window as i64),
+        "-deflatemin" => Obj::from_int(o.deflate.min_size as i64),
+        "-deflatetakeover" => Obj::from_int(o.deflate.takeover as i64),
         _ => Obj::from_int(o.close_timeout.as_millis() as i64),
     }
 }
 
-fn set_option(interp: Interp, name: &str, v: &Obj, o: &mut Options) -> Result<(), c_int> {
+pub(super) fn set_option(
+    interp: Interp,
+    name: &str,
+    v: &Obj,
+    o: &mut Options,
+) -> Result<(), c_int> {
+    let int_in = |interp: Interp, lo: i64, hi: i64| -> Result<i64, c_int> {
+        match v.int() {
+            Some(n) if (lo..=hi).contains(&n) => Ok(n),
+            _ => {
+                let s = v.to_string_lossy();
+                Err(interp.error(
+                    &format!("expected an integer from {lo} to {hi} for {name} but got \"{s}\""),
+                    &["OPTION", "VALUE"],
+                ))
+            }
+        }
+    };
     let num = |interp: Interp| -> Result<f64, c_int> {
         let s = v.to_string_lossy();
         match s.trim().parse::<f64>() {
@@ -915,6 +1004,17 @@ fn set_option(interp: Interp, name: &str, v: &Obj, o: &mut Options) -> Result<()
             }
         },
         "-deadtimeout" => o.dead_timeout = Duration::from_secs_f64(num(interp)?),
+        "-deflate" | "-deflatetakeover" => {
+            let b = v.boolean(interp).map_err(|()| TCL_ERROR)?;
+            if name == "-deflate" {
+                o.deflate.enabled = b;
+            } else {
+                o.deflate.takeover = b;
+            }
+        }
+        "-deflatelevel" => o.deflate.level = int_in(interp, 0, 9)? as u32,
+        "-deflatewindow" => o.deflate.window = int_in(interp, 9, 15)? as u8,
+        "-deflatemin" => o.deflate.min_size = int_in(interp, 0, i64::MAX)? as usize,
         "-ping" => o.ping = text::obj_to_utf8(v).into_owned(),
         "-maxmessage" => o.max_message = num(interp)? as u64,
         "-maxframe" => o.max_frame = num(interp)? as u64,
@@ -941,7 +1041,17 @@ pub fn configure(interp: Interp, objv: Args) -> c_int {
         None => state::with(|r| r.interp(interp).defaults.clone()),
         Some(s) => match state::with(|r| r.conn(interp, s).map(|c| c.options.clone())) {
             Some(o) => o,
-            None => return not_a_websocket(interp, s),
+            // Between `test` and `upgrade`: options for the connection to be.
+            None => match state::with(|r| {
+                let defaults = r.interp(interp).defaults.clone();
+                r.interp(interp)
+                    .clients
+                    .get(s)
+                    .map(|c| c.options.clone().unwrap_or(defaults))
+            }) {
+                Some(o) => o,
+                None => return not_a_websocket(interp, s),
+            },
         },
     };
     if package && rest.len() == 1 {
@@ -979,6 +1089,11 @@ pub fn configure(interp: Interp, objv: Args) -> c_int {
                 "-maxqueued",
                 "-closetimeout",
                 "-deadtimeout",
+                "-deflate",
+                "-deflatelevel",
+                "-deflatewindow",
+                "-deflatemin",
+                "-deflatetakeover",
             ] {
                 words.push(Obj::from_str(name));
                 words.push(option_value(name, &opts));
@@ -987,6 +1102,9 @@ pub fn configure(interp: Interp, objv: Args) -> c_int {
         }
         Some(s) => {
             let id: Option<ConnId> = state::with(|r| {
+                if let Some(c) = r.interp(interp).clients.get_mut(&s) {
+                    c.options = Some(opts.clone());
+                }
                 r.conn(interp, &s).map(|c| {
                     c.options = opts.clone();
                     c.id

@@ -38,6 +38,9 @@ pub struct Conn {
     /// Opcode of the message being sent in fragments, or -1.
     pub write_opcode: i32,
     pub options: Options,
+    /// The permessage-deflate agreed ("" for none): `conninfo extensions`;
+    /// when set, `send` hands payloads to the I/O thread to compress.
+    pub extensions: String,
     pub shared: Arc<Shared>,
     /// The Tcl channel, until the WebSocket ends and closes it.
     pub channel: Option<Channel>,
@@ -65,6 +68,10 @@ pub struct Client {
     pub query: Obj,
     pub live: Obj,
     pub protocol: String,
+    /// The request's Sec-WebSocket-Extensions values, answered at `upgrade`.
+    pub extensions: Vec<String>,
+    /// Set by `configure $sock` between `test` and `upgrade`.
+    pub options: Option<Options>,
 }
 
 pub struct InterpState {

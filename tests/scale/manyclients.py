@@ -2,8 +2,11 @@
 """Opens N WebSocket connections to a server at once (raw asyncio sockets,
 masked frames), each exchanging one text message, then holds them all.
 
-Usage: manyclients.py PORT N [--hold S] [--abandon M] [--timeout S]
+Usage: manyclients.py PORT N [--hold S] [--abandon M] [--timeout S] [--deflate]
   --abandon M   also open M connections that send half a handshake and stop
+  --deflate     offer permessage-deflate (no context takeover either way);
+                each message is then 300 bytes of JSON-like text, sent
+                compressed, and its echo must come back compressed
 Prints "connected N", "echoed N", then (after --hold) "done" and exits,
 closing everything. Loopback only.
 """
@@ -11,12 +14,28 @@ import argparse
 import asyncio
 import os
 import resource
+import zlib
 
 
-def frame(text: bytes) -> bytes:
+def frame(text: bytes, rsv1: int = 0) -> bytes:
     key = os.urandom(4)
     body = bytes(b ^ key[i % 4] for i, b in enumerate(text))
-    return bytes([0x81, 0x80 | len(text)]) + key + body
+    return bytes([0x81 | rsv1, 0x80 | len(text)]) + key + body
+
+
+def deflate(data: bytes) -> bytes:
+    z = zlib.compressobj(6, zlib.DEFLATED, -15)
+    out = z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH)
+    return out[:-4]
+
+
+def inflate(data: bytes) -> bytes:
+    return zlib.decompressobj(-15).decompress(data + b"\x00\x00\xff\xff")
+
+
+DEFLATE = False
+EXT = (b"Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; "
+       b"client_no_context_takeover\r\n")
 
 
 REQUEST = (b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
@@ -27,15 +46,28 @@ REQUEST = (b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
 async def one(port, i, results, hold_event):
     try:
         r, w = await asyncio.open_connection("127.0.0.1", port)
-        w.write(REQUEST)
+        w.write(REQUEST[:-2] + EXT + b"\r\n" if DEFLATE else REQUEST)
         head = await r.readuntil(b"\r\n\r\n")
         if b" 101 " not in head.split(b"\r\n", 1)[0]:
             return
+        if DEFLATE and b"permessage-deflate" not in head:
+            raise RuntimeError("permessage-deflate not agreed")
         results["connected"] += 1
-        msg = f"hello {i}".encode()
-        w.write(frame(msg))
+        if DEFLATE:
+            msg = ('{"id": %d, "user": "someone", "text": "hello", "tags": ["a", "b"]} ' % i * 5).encode()[:300]
+            w.write(frame(deflate(msg), 0x40))
+        else:
+            msg = f"hello {i}".encode()
+            w.write(frame(msg))
         hdr = await r.readexactly(2)
-        body = await r.readexactly(hdr[1] & 0x7F)
+        n = hdr[1] & 0x7F
+        if n == 126:
+            n = int.from_bytes(await r.readexactly(2), "big")
+        body = await r.readexactly(n)
+        if DEFLATE and hdr[0] & 0x40:
+            body = inflate(body)
+        elif DEFLATE:
+            raise RuntimeError("echo not compressed")
         if body == msg:
             results["echoed"] += 1
         await hold_event.wait()
@@ -61,7 +93,10 @@ async def main():
     ap.add_argument("--hold", type=float, default=1.0)
     ap.add_argument("--abandon", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=120)
+    ap.add_argument("--deflate", action="store_true")
     a = ap.parse_args()
+    global DEFLATE
+    DEFLATE = a.deflate
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     results = {"connected": 0, "echoed": 0, "errors": 0}

@@ -5,6 +5,8 @@
 # connection, and the round trips of a probe client alone, during the
 # connection storm and beside all of them. Ends with "N passed, M failed".
 #   run.sh [N] [ABANDON]     TCLSH, TCLLIBPATH, PYTHON from the environment
+#   DEFLATE=1: every connection negotiates permessage-deflate and its
+#   message goes compressed both ways.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 n=${1:-10000}
@@ -36,7 +38,8 @@ rss0=$(ask rss)
 # A well-behaved client's round trips: alone, while the others connect
 # (and abandon handshakes), and while they are all held.
 "$PYTHON" "$here/probe.py" "$port" 200 > "$work/probe0" 2>&1
-"$PYTHON" "$here/manyclients.py" "$port" "$n" --abandon "$abandon" --hold 6 > "$work/clients" 2>&1 &
+"$PYTHON" "$here/manyclients.py" "$port" "$n" --abandon "$abandon" --hold 6 \
+  $([ "${DEFLATE:-0}" = 1 ] && echo --deflate) > "$work/clients" 2>&1 &
 cli=$!
 "$PYTHON" "$here/probe.py" "$port" 1000 > "$work/probe1" 2>&1 &
 probe1=$!

@@ -40,6 +40,10 @@ proc echo {sock type msg} {
     }
 }
 set ::live 0
+# run.sh with DEFLATE=1: permessage-deflate for every connection.
+if {[info exists ::env(DEFLATE)] && $::env(DEFLATE)} {
+    websocket::configure -deflate 1
+}
 set srv [socket -server accept -myaddr 127.0.0.1 0]
 websocket::server $srv
 websocket::live $srv / echo

@@ -55,10 +55,11 @@ set ::allowedskips {
     rfc ours
     ipv6 procfd proxyauth clientProto
 }
-# Tcl 9 has no tls package to install, and valgrind cannot follow the
-# unpacked Tcl 9's own loader.
+# Tcl 9 has no tls package to install (tls_server.test's tlspkg,
+# examples.test's exampletls), and valgrind cannot follow the unpacked
+# Tcl 9's own loader.
 if {[package vsatisfies [info tclversion] 9-]} {
-    lappend ::allowedskips tlspkg valgrind
+    lappend ::allowedskips tlspkg exampletls valgrind
 }
 array set ::skipsby {}
 set ::badskips {}

@@ -692,16 +692,9 @@ pub fn send(interp: Interp, objv: Args) -> c_int {
             Err(()) => return TCL_ERROR,
         }
     };
-    // With permessage-deflate the I/O thread compresses and frames; the
-    // result and the queue count are the uncompressed frame's, as without.
-    let (frame, len) = if deflate {
-        let len = frames::frame_len(role, payload.len());
-        (Err(payload.into_owned()), len)
-    } else {
-        let f = frames::build(role, fin, opcode as u8, &payload);
-        let len = f.len();
-        (Ok(f), len)
-    };
+    // Counted, and returned, as the uncompressed frame, with or without
+    // permessage-deflate (then the I/O thread compresses and frames).
+    let len = frames::frame_len(role, payload.len());
     super::bridge::account(id);
     if shared.pending() + len > max_queued {
         log(interp, Level::WARN, || {
@@ -715,15 +708,13 @@ pub fn send(interp: Interp, objv: Args) -> c_int {
             c.write_opcode = if fin { -1 } else { msg_opcode };
         }
     });
-    match frame {
-        Ok(frame) => {
-            shared.queued.fetch_add(len, Ordering::AcqRel);
-            engine::engine().send(id, frame);
-        }
-        Err(payload) => {
-            shared.queued.fetch_add(payload.len(), Ordering::AcqRel);
-            engine::engine().send_data(id, fin, opcode as u8, payload);
-        }
+    // Built only once the limit let it through.
+    if deflate {
+        shared.queued.fetch_add(payload.len(), Ordering::AcqRel);
+        engine::engine().send_data(id, fin, opcode as u8, payload.into_owned());
+    } else {
+        shared.queued.fetch_add(len, Ordering::AcqRel);
+        engine::engine().send(id, frames::build(role, fin, opcode as u8, &payload));
     }
     let kind = if fin { "final fragment" } else { "fragment" };
     log(interp, Level::DEBUG, || {

@@ -1,6 +1,8 @@
-//! One connection on the I/O thread: reads and decodes frames, answers
-//! pings, runs the closing handshake and keepalive, and writes what Tcl
-//! queued, gathering frames into one `writev`.
+//! One connection on the I/O thread: reads the socket into its
+//! [`Session`] (the protocol state: frames, the closing handshake,
+//! keepalive, flow control), hands the session's events to the Tcl
+//! thread, puts its deadlines on the timer heap, and writes what Tcl and
+//! the session queued, gathering frames into one `writev`.
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
@@ -12,82 +14,35 @@ use std::time::Instant;
 use mio::net::TcpStream;
 
 use super::compress::TxDeflate;
-use super::frames::{self, OP_CLOSE, OP_PING, OP_PONG};
+use super::frames;
 use super::mailbox::{Event, Mailbox};
-use super::options::{Options, INBOX_HIGH_WATER};
+use super::options::Options;
 use super::timers::Timers;
 use super::transport::{TlsSession, Transport};
 use super::{ConnId, Registration, Shared};
-use crate::protocol::close;
-use crate::protocol::message::{Incoming, Limits, MessageReader};
-use crate::protocol::Role;
+use crate::protocol::message::{Limits, MessageReader};
+use crate::protocol::session::{self, AfterWrite, Session, Settings};
 
 /// Bytes read from one connection before the others get a turn.
 const READ_BUDGET: usize = 256 * 1024;
 /// Most frames gathered into one write.
 const MAX_IOV: usize = 64;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum State {
-    Open,
-    /// The connection is ending (the peer's close frame, a violation, or
-    /// TCP EOF) and Tcl has been told. Frames its handlers send for the
-    /// messages before still go out, as with tcllib; once Tcl releases the
-    /// connection (or the deadline passes) our close frame follows, then
-    /// draining (`drain`) or the end.
-    Ending {
-        deadline: Instant,
-        drain: bool,
-    },
-    /// We sent a close frame and wait for the peer's.
-    CloseSent {
-        deadline: Instant,
-    },
-    /// Close frames exchanged (or the connection failed): flush, end TCP
-    /// (the server first, RFC 6455 7.1.1) and discard input until EOF.
-    Draining {
-        deadline: Instant,
-    },
-    Dead,
-}
-
 pub(super) struct Conn {
     id: ConnId,
     pub(super) stream: Transport,
-    role: Role,
-    reader: MessageReader,
+    /// The protocol state: closing handshake, keepalive, flow control.
+    session: Session,
     mailbox: Arc<Mailbox>,
     shared: Arc<Shared>,
-    opts: Options,
     out: VecDeque<Vec<u8>>,
     /// Bytes of `out[0]` already written.
     out_pos: usize,
-    state: State,
-    /// The Tcl side has said goodbye to the handler: no more events.
-    detached: bool,
-    /// Too much undelivered input: stop reading until Tcl catches up.
-    paused: bool,
-    /// Close the socket once `out` is written (TCP EOF from the peer).
-    dead_after_flush: bool,
-    write_shut: bool,
-    last_activity: Instant,
-    keepalive_at: Option<Instant>,
-    /// A new close deadline the loop must put on the timer heap.
-    arm: Option<Instant>,
-    /// The close payload to send when an `Ending` connection is released.
-    ending_close: Option<Vec<u8>>,
-    skip_lf: bool,
-    /// The peer has ended its sending half.
-    read_eof: bool,
-    /// More than `max_queued` bytes wait to be written (the peer does not
-    /// read): reading stops, so answers to its pings cannot pile up.
-    write_blocked: bool,
-    /// Set when writing unblocked reading: the loop must read again.
-    unblocked: bool,
-    /// When an unanswered keepalive ping makes the peer count as dead.
-    pong_due: Option<Instant>,
+    /// The session's earliest deadline on the timer heap, until it fires.
+    armed: Option<Instant>,
+    /// What the session said, before it goes into `events`.
+    said: Vec<session::Event>,
     events: Vec<(ConnId, Event)>,
-    items: Vec<Incoming>,
     /// permessage-deflate's sending half, when negotiated.
     tx_deflate: Option<TxDeflate>,
 }
@@ -104,47 +59,37 @@ impl Conn {
         out: VecDeque<Vec<u8>>,
         now: Instant,
     ) -> Conn {
-        let limits = limits(&reg.options);
-        let mut reader = MessageReader::new(reg.role, limits).recycling(super::pool::take);
+        let mut reader =
+            MessageReader::new(reg.role, limits(&reg.options)).recycling(super::pool::take);
         if let Some(a) = &reg.deflate {
             reader = reader.inflating(a.rx_window, a.rx_reset);
+        }
+        let mut session =
+            Session::new(reg.role, reader, settings(&reg.options), now).framing(frames::build);
+        if reg.skip_lf {
+            session.skip_leading_lf();
         }
         let mut conn = Conn {
             id,
             stream,
-            role: reg.role,
-            reader,
+            session,
             tx_deflate: reg.deflate.map(TxDeflate::new),
             mailbox: reg.mailbox,
             shared,
-            opts: reg.options,
             out,
             out_pos: 0,
-            state: State::Open,
-            detached: false,
-            paused: false,
-            dead_after_flush: false,
-            write_shut: false,
-            last_activity: now,
-            keepalive_at: None,
-            arm: None,
-            ending_close: None,
-            skip_lf: false,
-            read_eof: false,
-            write_blocked: false,
-            unblocked: false,
-            pong_due: None,
+            armed: None,
+            said: Vec::new(),
             events: Vec::new(),
-            items: Vec::new(),
         };
         let carried: usize = conn.out.iter().map(Vec::len).sum();
         conn.shared.queued.fetch_add(carried, Ordering::AcqRel);
         if !reg.preamble.is_empty() {
             conn.out.push_back(reg.preamble);
         }
-        conn.skip_lf = reg.skip_lf && reg.role == Role::Server;
         if !reg.initial.is_empty() {
-            conn.on_bytes(&reg.initial, now);
+            conn.session.receive(&reg.initial, now, &mut conn.said);
+            conn.collect();
         }
         conn
     }
@@ -166,7 +111,7 @@ impl Conn {
     /// Whether another connection may take this one's socket over: only an
     /// open one that owns a socket.
     pub(super) fn movable(&self) -> bool {
-        self.state == State::Open && !self.stream.is_bridge()
+        self.session.is_open() && !self.stream.is_bridge()
     }
 
     /// Gives up the socket and what is not yet written of the queue, to
@@ -182,8 +127,9 @@ impl Conn {
         (self.stream, self.out)
     }
 
+    /// The connection is over: the loop closes it.
     pub(super) fn is_dead(&self) -> bool {
-        self.state == State::Dead
+        self.session.is_dead()
     }
 
     /// Reads what the socket has, within a budget. True when the budget ran
@@ -191,21 +137,18 @@ impl Conn {
     pub(super) fn on_readable(&mut self, now: Instant, buf: &mut [u8]) -> bool {
         let mut total = 0;
         loop {
-            if self.paused || self.read_eof || self.state == State::Dead || self.dead_after_flush {
-                return false;
-            }
-            if self.shared.pending() > self.opts.max_queued {
-                self.write_blocked = true;
+            if !self.session.wants_read(self.shared.pending()) {
                 return false;
             }
             match self.stream.read(buf) {
                 Ok(0) => {
-                    self.on_eof(now);
+                    self.session.receive_eof(now, &mut self.said);
+                    self.collect();
                     return false;
                 }
                 Ok(n) => {
-                    self.last_activity = now;
-                    self.on_bytes(&buf[..n], now);
+                    self.session.receive(&buf[..n], now, &mut self.said);
+                    self.collect();
                     total += n;
                     if total >= READ_BUDGET {
                         return true;
@@ -214,147 +157,43 @@ impl Conn {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => {
-                    self.on_eof(now);
+                    self.session.receive_eof(now, &mut self.said);
+                    self.collect();
                     return false;
                 }
             }
         }
     }
 
-    fn on_bytes(&mut self, mut data: &[u8], now: Instant) {
-        if self.skip_lf && !data.is_empty() {
-            self.skip_lf = false;
-            if data[0] == b'\n' {
-                data = &data[1..];
-            }
+    /// Takes what the session said and made: events for Tcl, frames
+    /// queued for writing (counted in `queued`).
+    fn collect(&mut self) {
+        for frame in self.session.take_frames() {
+            self.shared.queued.fetch_add(frame.len(), Ordering::AcqRel);
+            self.out.push_back(frame);
         }
-        if !matches!(self.state, State::Open | State::CloseSent { .. }) {
-            return; // draining: input is discarded
+        for ev in self.said.drain(..) {
+            let ev = match ev {
+                session::Event::Text(b) => Event::Text(b),
+                session::Event::Binary(b) => Event::Binary(b),
+                session::Event::Ping(b) => Event::Ping(b),
+                session::Event::Pong(b) => Event::Pong(b),
+                session::Event::Closed { code, reason } => Event::Closed {
+                    code: Some(code),
+                    reason,
+                },
+                // Tcl hears of a violation by its close code alone.
+                session::Event::Violation(_) => continue,
+            };
+            self.events.push((self.id, ev));
         }
-        let mut items = std::mem::take(&mut self.items);
-        let res = self.reader.feed(data, &mut items);
-        for item in items.drain(..) {
-            self.on_item(item, now);
-        }
-        self.items = items;
-        if let Err(e) = res {
-            match self.state {
-                State::Open => {
-                    let reason = if e.code == 1009 {
-                        format!("Limit {} exceeded", self.opts.max_message)
-                    } else {
-                        close::default_reason(e.code)
-                    };
-                    self.fail(e.code, reason, now);
-                }
-                State::CloseSent { .. } => self.state = State::Dead,
-                _ => {}
-            }
-        }
-    }
-
-    fn on_item(&mut self, item: Incoming, now: Instant) {
-        if let State::CloseSent { deadline } = self.state {
-            // Waiting for the peer's close: nothing else matters now.
-            if let Incoming::Close(_) = item {
-                self.begin_draining(deadline.max(now));
-            }
-            return;
-        }
-        if self.state != State::Open {
-            return;
-        }
-        match item {
-            Incoming::Text(b) => self.event(Event::Text(b)),
-            Incoming::Binary(b) => self.event(Event::Binary(b)),
-            Incoming::Ping(p) => {
-                // tcllib answers first, then tells the handler.
-                self.queue_frame(true, OP_PONG, &p);
-                self.event(Event::Ping(p));
-            }
-            Incoming::Pong(p) => {
-                self.pong_due = None;
-                self.event(Event::Pong(p));
-            }
-            Incoming::Close(payload) => {
-                let (code, reason) = match payload {
-                    None => (1000, close::default_reason(1000)),
-                    Some((code, r)) if r.is_empty() => (code, close::default_reason(code)),
-                    Some((code, r)) => (code, r),
-                };
-                // The answer echoes the code (RFC 6455 5.5.1), with the
-                // reason as tcllib.
-                self.end(code, reason, now, true);
-            }
-        }
-    }
-
-    /// Fails the connection (RFC 6455 7.1.7) with a close frame.
-    fn fail(&mut self, code: u16, reason: String, now: Instant) {
-        self.end(code, reason, now, true);
-    }
-
-    /// Tells Tcl the connection ends, and waits for it to let go.
-    fn end(&mut self, code: u16, reason: String, now: Instant, drain: bool) {
-        // 1006 means "no close frame": it never goes on the wire.
-        self.ending_close = (code != 1006).then(|| close::encode_payload(code, &reason));
-        self.event(Event::Closed {
-            code: Some(code),
-            reason,
-        });
-        self.detached = true;
-        let deadline = now + self.opts.close_timeout;
-        self.state = State::Ending { deadline, drain };
-        self.arm = Some(deadline);
     }
 
     /// Tcl has handled the end (or will not): send the close frame.
     pub(super) fn release(&mut self, now: Instant) {
-        let State::Ending { drain, .. } = self.state else {
-            return;
-        };
-        if let Some(payload) = self.ending_close.take() {
-            self.queue_frame(true, OP_CLOSE, &payload);
-        }
-        if drain {
-            self.begin_draining(now + self.opts.close_timeout);
-        } else {
-            self.dead_after_flush = true;
-        }
+        self.session.release(now);
+        self.collect();
         self.flush();
-    }
-
-    fn begin_draining(&mut self, deadline: Instant) {
-        if self.read_eof {
-            // Nothing left to wait for: end once the close frame is out.
-            self.dead_after_flush = true;
-        }
-        self.state = State::Draining { deadline };
-        self.arm = Some(deadline);
-        self.maybe_shut_write();
-    }
-
-    /// TCP ended (or broke) under us. The peer may only have shut down
-    /// its sending half: answers to what it sent still go out.
-    fn on_eof(&mut self, now: Instant) {
-        self.read_eof = true;
-        match self.state {
-            // tcllib reports a vanished peer as 1001.
-            State::Open => self.end(1001, close::default_reason(1001), now, false),
-            State::Ending { deadline, .. } => {
-                self.state = State::Ending {
-                    deadline,
-                    drain: false,
-                }
-            }
-            _ => self.state = State::Dead,
-        }
-    }
-
-    fn event(&mut self, ev: Event) {
-        if !self.detached {
-            self.events.push((self.id, ev));
-        }
     }
 
     /// Bytes a bridged connection's Tcl thread read from its channel.
@@ -390,29 +229,21 @@ impl Conn {
         let weight: usize = self.events.iter().map(|(_, e)| e.weight()).sum();
         let inbox = self.shared.inbox.fetch_add(weight, Ordering::AcqRel) + weight;
         self.mailbox.push_all(self.events.drain(..));
-        if inbox > INBOX_HIGH_WATER {
-            self.paused = true;
-        }
+        self.session.delivered(inbox);
     }
 
+    /// Tcl caught up with the input: read again.
     pub(super) fn resume(&mut self, now: Instant, buf: &mut [u8]) -> bool {
-        self.paused = false;
+        self.session.resume();
         self.on_readable(now, buf)
-    }
-
-    fn queue_frame(&mut self, fin: bool, opcode: u8, payload: &[u8]) {
-        let frame = frames::build(self.role, fin, opcode, payload);
-        self.shared.queued.fetch_add(frame.len(), Ordering::AcqRel);
-        self.out.push_back(frame);
     }
 
     /// A frame from Tcl (already counted in `queued`).
     pub(super) fn send(&mut self, frame: Vec<u8>, now: Instant) {
-        if !matches!(self.state, State::Open | State::Ending { .. }) {
+        if !self.session.sending(now) {
             self.shared.queued.fetch_sub(frame.len(), Ordering::AcqRel);
             return;
         }
-        self.last_activity = now;
         // The loop flushes once per batch of commands: many frames, one writev.
         self.out.push_back(frame);
     }
@@ -420,9 +251,10 @@ impl Conn {
     /// A payload from Tcl to frame here (its length counted in `queued`):
     /// compressed when permessage-deflate was negotiated.
     pub(super) fn send_data(&mut self, fin: bool, opcode: u8, payload: Vec<u8>, now: Instant) {
+        let role = self.session.role();
         let frame = match self.tx_deflate.as_mut() {
-            Some(tx) => tx.frame(self.role, fin, opcode, &payload),
-            None => frames::build(self.role, fin, opcode, &payload),
+            Some(tx) => tx.frame(role, fin, opcode, &payload),
+            None => frames::build(role, fin, opcode, &payload),
         };
         self.shared
             .queued
@@ -433,94 +265,49 @@ impl Conn {
 
     /// The script closed the WebSocket: send its close frame and wait.
     pub(super) fn close(&mut self, payload: Vec<u8>, now: Instant) {
-        self.detached = true;
-        if let State::Ending { .. } = self.state {
-            // Tcl closed while our end was on its way: answer as planned.
-            return self.release(now);
-        }
-        if self.state != State::Open {
-            return;
-        }
-        self.queue_frame(true, OP_CLOSE, &payload);
-        let deadline = now + self.opts.close_timeout;
-        self.state = State::CloseSent { deadline };
-        self.arm = Some(deadline);
+        self.session.close(&payload, now);
+        self.collect();
         self.flush();
     }
 
+    /// The script aborted the connection: it ends now, silently.
     pub(super) fn abort(&mut self) {
-        self.detached = true;
-        self.state = State::Dead;
+        self.session.abort();
     }
 
-    pub(super) fn configure(&mut self, opts: Options, now: Instant, timers: &mut Timers) {
-        self.reader.set_limits(limits(&opts));
-        self.opts = opts;
-        self.keepalive_at = None;
-        self.schedule_keepalive(now, timers);
+    /// New options from the script (the keepalive timer restarts).
+    pub(super) fn configure(&mut self, opts: Options, now: Instant) {
+        self.session.configure(settings(&opts), now);
     }
 
     /// Arms the keepalive timer from now, as tcllib's Liveness does.
-    pub(super) fn schedule_keepalive(&mut self, now: Instant, timers: &mut Timers) {
-        if self.opts.keepalive.is_zero() || self.state != State::Open {
-            self.keepalive_at = None;
-            return;
-        }
-        let at = now + self.opts.keepalive;
-        self.keepalive_at = Some(at);
-        timers.add(at, self.id);
+    pub(super) fn schedule_keepalive(&mut self, now: Instant) {
+        self.session.start_keepalive(now);
     }
 
     /// One of this connection's deadlines may have passed.
-    pub(super) fn on_timer(&mut self, now: Instant, timers: &mut Timers) {
-        match self.state {
-            State::CloseSent { deadline } | State::Draining { deadline } if deadline <= now => {
-                self.state = State::Dead;
-                return;
-            }
-            State::Ending { deadline, .. } if deadline <= now => {
-                self.release(now);
-                return;
-            }
-            _ => {}
-        }
-        if self.pong_due.is_some_and(|due| due <= now) && self.state == State::Open {
-            // No pong since our ping: the peer (or the path) is gone.
-            self.end(1006, close::default_reason(1006), now, false);
-            return;
-        }
-        let Some(at) = self.keepalive_at else { return };
-        if at > now || self.state != State::Open {
-            return;
-        }
-        let due = self.last_activity + self.opts.keepalive;
-        if due <= now {
-            let ping = std::mem::take(&mut self.opts.ping);
-            self.queue_frame(true, OP_PING, &ping);
-            self.opts.ping = ping;
-            self.last_activity = now;
-            if !self.opts.dead_timeout.is_zero() && self.pong_due.is_none() {
-                let due = now + self.opts.dead_timeout;
-                self.pong_due = Some(due);
-                timers.add(due, self.id);
-            }
-            self.flush();
-            self.schedule_keepalive(now, timers);
-        } else {
-            self.keepalive_at = Some(due);
-            timers.add(due, self.id);
-        }
+    pub(super) fn on_timer(&mut self, now: Instant) {
+        self.armed = None;
+        self.session.on_timeout(now, &mut self.said);
+        self.collect();
+        self.flush();
     }
 
-    /// A close deadline set since the last call, for the timer heap.
-    pub(super) fn take_arm(&mut self) -> Option<Instant> {
-        self.arm.take()
+    /// Puts the session's next deadline on the timer heap, unless an
+    /// earlier one there will wake it first.
+    pub(super) fn arm(&mut self, timers: &mut Timers) {
+        if let Some(at) = self.session.next_deadline() {
+            if self.armed.is_none_or(|a| at < a) {
+                self.armed = Some(at);
+                timers.add(at, self.id);
+            }
+        }
     }
 
     /// Writes as much of the queue as the socket takes, many frames per
     /// system call.
     pub(super) fn flush(&mut self) {
-        while !self.out.is_empty() && self.state != State::Dead {
+        while !self.out.is_empty() && !self.session.is_dead() {
             let mut slices: [IoSlice; MAX_IOV] = [IoSlice::new(&[]); MAX_IOV];
             let mut n = 0;
             for (i, buf) in self.out.iter().take(MAX_IOV).enumerate() {
@@ -529,45 +316,37 @@ impl Conn {
                 n += 1;
             }
             match self.stream.write_vectored(&slices[..n]) {
-                Ok(0) => {
-                    self.lost();
-                    return;
-                }
+                Ok(0) => return self.lost(),
                 Ok(written) => self.advance(written),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
-                    self.lost();
-                    return;
-                }
+                Err(_) => return self.lost(),
             }
         }
-        if self.out.is_empty() && self.state != State::Dead {
+        if self.out.is_empty() && !self.session.is_dead() {
             // TLS records made from frames already taken, not yet written.
             match self.stream.flush_pending() {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(_) => {
-                    self.lost();
-                    return;
-                }
+                Err(_) => return self.lost(),
             }
         }
-        if self.write_blocked && self.shared.pending() <= self.opts.max_queued {
-            self.write_blocked = false;
-            self.unblocked = true;
-        }
-        if self.out.is_empty() {
-            if self.dead_after_flush {
-                self.state = State::Dead;
+        self.session.write_progress(self.shared.pending());
+        if self.out.is_empty() && self.session.all_written() == AfterWrite::ShutdownWrite {
+            // The server ends TCP first once its close frame is out; a
+            // client waits for the server's FIN (bounded by the deadline).
+            let _ = self.stream.shutdown(Shutdown::Write);
+            if self.stream.is_bridge() {
+                // A Tcl channel has no half close: the Tcl thread closes
+                // it once this close frame is written out.
+                self.session.abort();
             }
-            self.maybe_shut_write();
         }
     }
 
     /// True once after writing made room again for a reader that stopped.
     pub(super) fn take_unblocked(&mut self) -> bool {
-        std::mem::take(&mut self.unblocked)
+        self.session.take_unblocked()
     }
 
     fn advance(&mut self, mut written: usize) {
@@ -589,32 +368,8 @@ impl Conn {
 
     /// A write failed: the peer is gone.
     fn lost(&mut self) {
-        if self.state == State::Open {
-            self.event(Event::Closed {
-                code: Some(1001),
-                reason: close::default_reason(1001),
-            });
-            self.detached = true;
-        }
-        self.state = State::Dead;
-    }
-
-    /// The server ends TCP first once its close frame is out; a client
-    /// waits for the server's FIN (bounded by the deadline).
-    fn maybe_shut_write(&mut self) {
-        if matches!(self.state, State::Draining { .. })
-            && self.role == Role::Server
-            && self.out.is_empty()
-            && !self.write_shut
-        {
-            self.write_shut = true;
-            let _ = self.stream.shutdown(Shutdown::Write);
-            if self.stream.is_bridge() {
-                // A Tcl channel has no half close: the Tcl thread closes
-                // it once this close frame is written out.
-                self.state = State::Dead;
-            }
-        }
+        self.session.write_failed(&mut self.said);
+        self.collect();
     }
 
     /// Releases the socket for good. The Tcl channel may still hold a
@@ -637,6 +392,17 @@ impl Conn {
             last.push((self.id, Event::Finished));
             self.mailbox.push_all(last);
         }
+    }
+}
+
+fn settings(o: &Options) -> Settings {
+    Settings {
+        keepalive: o.keepalive,
+        ping: o.ping.clone(),
+        close_timeout: o.close_timeout,
+        dead_timeout: o.dead_timeout,
+        limits: limits(o),
+        max_queued: o.max_queued,
     }
 }
 

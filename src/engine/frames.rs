@@ -53,8 +53,3 @@ pub fn build(role: Role, fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
 pub fn frame_len(role: Role, len: usize) -> usize {
     header_len(role == Role::Client, len as u64) + len
 }
-
-/// Opcodes the engine sends on its own.
-pub const OP_CLOSE: u8 = 8;
-pub const OP_PING: u8 = 9;
-pub const OP_PONG: u8 = 10;

@@ -144,13 +144,13 @@ pub(super) fn run(poll: Poll) {
                 lp.connected(done, now);
                 continue;
             }
-            lp.with(id, |c, lp| c.on_timer(now, &mut lp.timers));
+            lp.with(id, |c, _| c.on_timer(now));
         }
     }
 }
 
 impl Loop {
-    /// Runs `f` on a connection, then delivers its events, arms its new
+    /// Runs `f` on a connection, then delivers its events, arms its next
     /// deadline, and removes it if it died.
     fn with(&mut self, id: ConnId, f: impl FnOnce(&mut Conn, &mut Loop)) {
         let Some(mut c) = self.conns.remove(&id) else {
@@ -159,9 +159,7 @@ impl Loop {
         f(&mut c, self);
         c.flush();
         c.deliver();
-        if let Some(at) = c.take_arm() {
-            self.timers.add(at, id);
-        }
+        c.arm(&mut self.timers);
         if c.take_unblocked() {
             self.again.push(id);
         }
@@ -227,9 +225,7 @@ impl Loop {
             Cmd::Configure(id, opts) if self.connecting.has(id) => {
                 self.connecting.configure(id, *opts)
             }
-            Cmd::Configure(id, opts) => {
-                self.with(id, |c, lp| c.configure(*opts, now, &mut lp.timers))
-            }
+            Cmd::Configure(id, opts) => self.with(id, |c, _| c.configure(*opts, now)),
             Cmd::Abort(id) => {
                 self.connecting.abort(id, self.poll.registry());
                 self.with(id, |c, _| c.abort())
@@ -315,7 +311,7 @@ impl Loop {
             conn.finish();
             return;
         }
-        conn.schedule_keepalive(now, &mut self.timers);
+        conn.schedule_keepalive(now);
         self.conns.insert(id, conn);
         self.peak = self.peak.max(self.conns.len());
         // Readiness is edge-triggered: read what is already there.

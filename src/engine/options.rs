@@ -42,9 +42,9 @@ impl Options {
     }
 }
 
-/// Undelivered incoming bytes per connection before the engine stops
-/// reading from it until the Tcl thread catches up.
-pub const INBOX_HIGH_WATER: usize = 1024 * 1024;
+/// Undelivered incoming bytes before the engine stops reading until the
+/// Tcl thread catches up (the session's flow control).
+pub use crate::protocol::session::INBOX_HIGH_WATER;
 
 /// A bridged connection (a Tcl channel the Tcl thread reads and writes):
 /// most bytes handed to the Tcl thread for writing and not yet out of the

@@ -47,15 +47,40 @@ pub enum Incoming {
     Close(Option<(u16, String)>),
 }
 
-/// A violation: the connection must be closed with this code. After an
-/// error the reader yields nothing more.
+/// A violation: the connection must be closed with the error's
+/// [`code`](ReadError::code). After an error the reader yields nothing more.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ReadError {
-    /// 1002 protocol error, 1007 invalid UTF-8, 1009 too big.
-    pub code: u16,
-    /// Short description for logs.
-    pub why: String,
+pub enum ReadError {
+    /// A frame or a sequence of frames RFC 6455 forbids: close code 1002.
+    Protocol(String),
+    /// Invalid UTF-8 in a text message or a close reason: 1007.
+    InvalidUtf8(&'static str),
+    /// A frame or a message over the limits: 1009.
+    TooBig(String),
 }
+
+impl ReadError {
+    /// The close code the connection fails with (RFC 6455 7.4.1).
+    pub fn code(&self) -> u16 {
+        match self {
+            ReadError::Protocol(_) => 1002,
+            ReadError::InvalidUtf8(_) => 1007,
+            ReadError::TooBig(_) => 1009,
+        }
+    }
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let why: &str = match self {
+            ReadError::Protocol(w) | ReadError::TooBig(w) => w,
+            ReadError::InvalidUtf8(w) => w,
+        };
+        write!(f, "{why} (close code {})", self.code())
+    }
+}
+
+impl std::error::Error for ReadError {}
 
 /// Incremental message reader for one connection.
 ///
@@ -121,13 +146,6 @@ struct Frame {
     remaining: u64,
     /// Payload bytes seen so far (only its value mod 4 matters for masking).
     pos: usize,
-}
-
-fn fail(code: u16, why: impl Into<String>) -> ReadError {
-    ReadError {
-        code,
-        why: why.into(),
-    }
 }
 
 impl MessageReader {
@@ -258,20 +276,17 @@ impl MessageReader {
             }
             HeaderError::BadMasking => "masked frame from server".to_owned(),
         };
-        fail(1002, why)
+        ReadError::Protocol(why)
     }
 
     /// Checks a new frame against the message state and the limits, before
     /// any of its payload is buffered.
     fn start_frame(&mut self, h: FrameHeader, out: &mut Vec<Incoming>) -> Result<(), ReadError> {
         if h.payload_len > self.limits.max_frame {
-            return Err(fail(
-                1009,
-                format!(
-                    "frame of {} bytes over the {} limit",
-                    h.payload_len, self.limits.max_frame
-                ),
-            ));
+            return Err(ReadError::TooBig(format!(
+                "frame of {} bytes over the {} limit",
+                h.payload_len, self.limits.max_frame
+            )));
         }
         // Bounded by max_frame or by 125 for control frames; but usize may
         // be 32 bits.
@@ -284,10 +299,14 @@ impl MessageReader {
                 self.ctrl.reserve(prealloc);
             }
             OpCode::Continuation if self.msg_kind.is_none() => {
-                return Err(fail(1002, "continuation frame without a message"));
+                return Err(ReadError::Protocol(
+                    "continuation frame without a message".to_owned(),
+                ));
             }
             OpCode::Text | OpCode::Binary if self.msg_kind.is_some() => {
-                return Err(fail(1002, "new message inside a fragmented one"));
+                return Err(ReadError::Protocol(
+                    "new message inside a fragmented one".to_owned(),
+                ));
             }
             _ => {
                 if matches!(h.opcode, OpCode::Text | OpCode::Binary) {
@@ -299,10 +318,10 @@ impl MessageReader {
                 let total = (self.msg.len() as u64).saturating_add(h.payload_len);
                 // A compressed message is held to the limit as it inflates.
                 if !inflating && total > self.limits.max_message {
-                    return Err(fail(
-                        1009,
-                        format!("message over the {} byte limit", self.limits.max_message),
-                    ));
+                    return Err(ReadError::TooBig(format!(
+                        "message over the {} byte limit",
+                        self.limits.max_message
+                    )));
                 }
                 match h.opcode {
                     OpCode::Text => {
@@ -389,7 +408,7 @@ impl MessageReader {
         f.remaining -= n as u64;
         let done = f.remaining == 0;
         if !control && self.msg_kind == Some(MsgKind::Text) && self.utf8.feed(fresh).is_err() {
-            return Err(fail(1007, "invalid UTF-8 in text message"));
+            return Err(ReadError::InvalidUtf8("invalid UTF-8 in text message"));
         }
         if done {
             self.end_frame(out)?;
@@ -406,14 +425,16 @@ impl MessageReader {
         // UTF-8 first: what was inflated before an error is the same
         // however the input was split, so the verdict is too.
         if self.msg_kind == Some(MsgKind::Text) && self.utf8.feed(&self.msg[start..]).is_err() {
-            return Err(fail(1007, "invalid UTF-8 in text message"));
+            return Err(ReadError::InvalidUtf8("invalid UTF-8 in text message"));
         }
         match r {
-            Err(InflateError::TooBig) => Err(fail(
-                1009,
-                format!("message over the {} byte limit", self.limits.max_message),
-            )),
-            Err(InflateError::Corrupt) => Err(fail(1002, "invalid compressed data")),
+            Err(InflateError::TooBig) => Err(ReadError::TooBig(format!(
+                "message over the {} byte limit",
+                self.limits.max_message
+            ))),
+            Err(InflateError::Corrupt) => {
+                Err(ReadError::Protocol("invalid compressed data".to_owned()))
+            }
             Ok(()) => Ok(()),
         }
     }
@@ -431,10 +452,10 @@ impl MessageReader {
                     Ok(ClosePayload::Empty) => Incoming::Close(None),
                     Ok(ClosePayload::Code(code, reason)) => Incoming::Close(Some((code, reason))),
                     Err(CloseError::Protocol) => {
-                        return Err(fail(1002, "bad close payload"));
+                        return Err(ReadError::Protocol("bad close payload".to_owned()));
                     }
                     Err(CloseError::InvalidUtf8) => {
-                        return Err(fail(1007, "invalid UTF-8 in close reason"));
+                        return Err(ReadError::InvalidUtf8("invalid UTF-8 in close reason"));
                     }
                 };
                 self.ctrl.clear();
@@ -457,7 +478,9 @@ impl MessageReader {
                 match self.msg_kind.take() {
                     Some(MsgKind::Text) => {
                         if self.utf8.finish().is_err() {
-                            return Err(fail(1007, "text message ends inside a UTF-8 sequence"));
+                            return Err(ReadError::InvalidUtf8(
+                                "text message ends inside a UTF-8 sequence",
+                            ));
                         }
                         out.push(Incoming::Text(msg));
                     }
@@ -511,7 +534,7 @@ mod tests {
     fn err_code(data: &[u8]) -> u16 {
         let mut r = server();
         let (_, res) = feed_all(&mut r, data);
-        res.unwrap_err().code
+        res.unwrap_err().code()
     }
 
     /// Feeds `data` in chunks of the given sizes (cycled).
@@ -657,7 +680,7 @@ mod tests {
         let mut r = MessageReader::new(Role::Client, BIG);
         let (out, res) = feed_all(&mut r, &cf(true, 1, b"x"));
         assert!(out.is_empty());
-        assert_eq!(res.unwrap_err().code, 1002);
+        assert_eq!(res.unwrap_err().code(), 1002);
         // And a server refuses unmasked frames.
         assert_eq!(err_code(&frame(true, 1, None, b"x")), 1002);
     }
@@ -678,7 +701,7 @@ mod tests {
         for c in cases {
             assert_eq!(err_code(&c), 1002, "{c:02X?}");
             assert_eq!(
-                feed_chunked(Role::Server, &c, &[1]).1.unwrap_err().code,
+                feed_chunked(Role::Server, &c, &[1]).1.unwrap_err().code(),
                 1002
             );
         }
@@ -703,7 +726,7 @@ mod tests {
         let mut r = server();
         let (out, res) = feed_all(&mut r, &s);
         assert_eq!(out, [Incoming::Text(b"a".to_vec())]);
-        assert_eq!(res.unwrap_err().code, 1002);
+        assert_eq!(res.unwrap_err().code(), 1002);
     }
 
     #[test]
@@ -714,14 +737,14 @@ mod tests {
         let mut out = Vec::new();
         r.feed(&f[..6 + 2], &mut out).unwrap();
         let e = r.feed(&f[8..9], &mut out).unwrap_err();
-        assert_eq!(e.code, 1007);
+        assert_eq!(e.code(), 1007);
         // A surrogate prefix cut at the frame end fails at once.
         let mut r = server();
         assert_eq!(
             feed_all(&mut r, &cf(false, 1, b"a\xED\xA0"))
                 .1
                 .unwrap_err()
-                .code,
+                .code(),
             1007
         );
         // Bad continuation across fragments.
@@ -766,7 +789,7 @@ mod tests {
         let mut r = MessageReader::new(Role::Server, lim);
         let f = cf(true, 2, &[0; 61]);
         let e = feed_all(&mut r, &f[..8]).1.unwrap_err();
-        assert_eq!(e.code, 1009);
+        assert_eq!(e.code(), 1009);
         assert!(r.msg.capacity() == 0);
         // Exactly at the limits is fine.
         let mut r = MessageReader::new(Role::Server, lim);
@@ -781,11 +804,14 @@ mod tests {
         s.extend(cf(true, 0, &[2; 41]));
         let cut = s.len() - 41;
         let mut out = Vec::new();
-        assert_eq!(r.feed(&s[..cut], &mut out).unwrap_err().code, 1009);
+        assert_eq!(r.feed(&s[..cut], &mut out).unwrap_err().code(), 1009);
         // Control frames are held to max_frame too.
         let mut r = MessageReader::new(Role::Server, lim);
         assert_eq!(
-            feed_all(&mut r, &cf(true, 9, &[0; 61])).1.unwrap_err().code,
+            feed_all(&mut r, &cf(true, 9, &[0; 61]))
+                .1
+                .unwrap_err()
+                .code(),
             1009
         );
         // set_limits applies to the next header.
@@ -794,7 +820,10 @@ mod tests {
         assert!(feed_all(&mut r, &cf(true, 2, &[0; 1000])).1.is_ok());
         r.set_limits(lim);
         assert_eq!(
-            feed_all(&mut r, &cf(true, 2, &[0; 61])).1.unwrap_err().code,
+            feed_all(&mut r, &cf(true, 2, &[0; 61]))
+                .1
+                .unwrap_err()
+                .code(),
             1009
         );
         // Huge 64-bit lengths.
@@ -802,7 +831,7 @@ mod tests {
         let mut r = MessageReader::new(Role::Server, lim);
         let mut h = Vec::new();
         encode_header(&mut h, true, 2, Some([1, 2, 3, 4]), (1 << 63) - 1);
-        assert_eq!(feed_all(&mut r, &h).1.unwrap_err().code, 1009);
+        assert_eq!(feed_all(&mut r, &h).1.unwrap_err().code(), 1009);
     }
 
     #[test]
@@ -861,7 +890,7 @@ mod tests {
         let (out, res) = feed_all(&mut r, &s);
         assert_eq!(out, [Incoming::Text(b"fine".to_vec())]);
         let e = res.unwrap_err();
-        assert_eq!(e.code, 1007);
+        assert_eq!(e.code(), 1007);
         for _ in 0..3 {
             let (out, res) = feed_all(&mut r, &cf(true, 1, b"ok"));
             assert!(out.is_empty());

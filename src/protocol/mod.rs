@@ -10,6 +10,7 @@ pub mod handshake;
 pub mod mask;
 pub mod message;
 pub mod proxy;
+pub mod session;
 pub mod utf8;
 
 #[cfg(test)]

@@ -2,6 +2,19 @@
 //! when the message ends. Fast path: std's validator over whole chunks; only
 //! an incomplete sequence (at most 3 bytes) is carried across chunks.
 
+/// The bytes fed so far are not (the beginning of) valid UTF-8.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Utf8Error;
+
+impl std::fmt::Display for Utf8Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("invalid UTF-8")
+    }
+}
+
+impl std::error::Error for Utf8Error {}
+
+/// Validates one message's UTF-8 as its bytes arrive.
 #[derive(Default, Debug, Clone)]
 pub struct Utf8Validator {
     /// Pending incomplete sequence, always a valid prefix.
@@ -12,24 +25,24 @@ pub struct Utf8Validator {
 }
 
 impl Utf8Validator {
+    /// A validator at the start of a message.
     pub fn new() -> Self {
         Self::default()
     }
-    /// Feeds the next bytes of the message. Err(()) as soon as the bytes
+    /// Feeds the next bytes of the message. Err(Utf8Error) as soon as the bytes
     /// seen so far cannot be the prefix of valid UTF-8 (e.g. an invalid lead
     /// byte, a surrogate, an overlong form, or a code point over U+10FFFF,
     /// even when the sequence is cut in the middle: ED A0 alone fails).
-    #[allow(clippy::result_unit_err)]
-    pub fn feed(&mut self, bytes: &[u8]) -> Result<(), ()> {
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<(), Utf8Error> {
         if self.failed {
-            return Err(());
+            return Err(Utf8Error);
         }
         let r = self.feed_inner(bytes);
         self.failed = r.is_err();
         r
     }
 
-    fn feed_inner(&mut self, mut bytes: &[u8]) -> Result<(), ()> {
+    fn feed_inner(&mut self, mut bytes: &[u8]) -> Result<(), Utf8Error> {
         if self.tail_len > 0 {
             // Complete the pending sequence first; its lead byte is valid so
             // seq_width gives its full length.
@@ -44,10 +57,10 @@ impl Utf8Validator {
                 return if is_valid_prefix(&self.tail[..now]) {
                     Ok(())
                 } else {
-                    Err(())
+                    Err(Utf8Error)
                 };
             }
-            std::str::from_utf8(&self.tail[..now]).map_err(|_| ())?;
+            std::str::from_utf8(&self.tail[..now]).map_err(|_| Utf8Error)?;
             self.tail_len = 0;
         }
         match std::str::from_utf8(bytes) {
@@ -57,21 +70,20 @@ impl Utf8Validator {
             Err(e) if e.error_len().is_none() => {
                 let rest = &bytes[e.valid_up_to()..];
                 if !is_valid_prefix(rest) {
-                    return Err(());
+                    return Err(Utf8Error);
                 }
                 self.tail[..rest.len()].copy_from_slice(rest);
                 self.tail_len = rest.len() as u8;
                 Ok(())
             }
-            Err(_) => Err(()),
+            Err(_) => Err(Utf8Error),
         }
     }
 
-    /// The message ended: Err(()) if a sequence is left incomplete.
-    #[allow(clippy::result_unit_err)]
-    pub fn finish(&mut self) -> Result<(), ()> {
+    /// The message ended: Err(Utf8Error) if a sequence is left incomplete.
+    pub fn finish(&mut self) -> Result<(), Utf8Error> {
         if self.failed || self.tail_len > 0 {
-            Err(())
+            Err(Utf8Error)
         } else {
             Ok(())
         }
@@ -296,19 +308,19 @@ mod tests {
             "ED A0", "F4 90", "C0", "C1", "F5", "FF", "E0 80", "F0 80", "E2 41", "F0 90 41",
         ] {
             let mut v = Utf8Validator::new();
-            assert_eq!(v.feed(&hex(c)), Err(()), "{c}");
+            assert_eq!(v.feed(&hex(c)), Err(Utf8Error), "{c}");
             // Same when the prefix arrives after a pending byte.
             let b = hex(c);
             if b.len() == 2 {
                 let mut v = Utf8Validator::new();
                 assert_eq!(v.feed(&b[..1]), Ok(()), "{c}");
-                assert_eq!(v.feed(&b[1..]), Err(()), "{c}");
+                assert_eq!(v.feed(&b[1..]), Err(Utf8Error), "{c}");
             }
         }
         for c in ["ED 9F", "F4 8F", "C2", "F4", "E0 A0", "F0 90 80"] {
             let mut v = Utf8Validator::new();
             assert_eq!(v.feed(&hex(c)), Ok(()), "{c}");
-            assert_eq!(v.finish(), Err(()), "{c}");
+            assert_eq!(v.finish(), Err(Utf8Error), "{c}");
         }
     }
 

@@ -28,6 +28,7 @@ const READ_BUDGET: usize = 256 * 1024;
 /// Most frames gathered into one write.
 const MAX_IOV: usize = 64;
 
+/// One WebSocket connection the I/O thread serves.
 pub(super) struct Conn {
     id: ConnId,
     pub(super) stream: Transport,

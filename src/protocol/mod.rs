@@ -1,5 +1,6 @@
 //! Sans-I/O WebSocket protocol core (RFC 6455): frames, masking, UTF-8,
-//! close payloads and the opening handshake. Knows nothing of Tcl or sockets:
+//! close payloads, the opening handshake and a connection's protocol state
+//! (session.rs). Knows nothing of Tcl or sockets, nor reads the clock:
 //! bytes in, events and bytes out.
 
 pub mod client_handshake;

@@ -120,6 +120,10 @@ enum State {
         deadline: Instant,
         drain: bool,
     },
+    /// Released without draining (TCP already ended, or no close frame to
+    /// wait for): over once the queued frames are written, whenever that
+    /// is. The script's frames are still taken, as while `Ending`.
+    Flushing,
     /// We sent a close frame and wait for the peer's.
     CloseSent {
         deadline: Instant,
@@ -326,6 +330,7 @@ impl Session {
                     drain: false,
                 }
             }
+            State::Flushing => {}
             _ => self.state = State::Dead,
         }
     }
@@ -367,6 +372,7 @@ impl Session {
         if drain {
             self.begin_draining(now + self.settings.close_timeout);
         } else {
+            self.state = State::Flushing;
             self.end_after_write = true;
         }
     }
@@ -406,7 +412,10 @@ impl Session {
     /// yet released); when they may, a frame sent at `now` counts as
     /// traffic for keepalive.
     pub fn sending(&mut self, now: Instant) -> bool {
-        if !matches!(self.state, State::Open | State::Ending { .. }) {
+        if !matches!(
+            self.state,
+            State::Open | State::Ending { .. } | State::Flushing
+        ) {
             return false;
         }
         self.last_activity = now;
@@ -436,7 +445,7 @@ impl Session {
             State::Ending { deadline, .. }
             | State::CloseSent { deadline }
             | State::Draining { deadline } => Some(deadline),
-            State::Dead => None,
+            State::Flushing | State::Dead => None,
         }
     }
 

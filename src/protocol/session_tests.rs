@@ -268,6 +268,21 @@ fn the_peer_drops_tcp() {
     assert_eq!(h.s.all_written(), AfterWrite::Nothing);
     assert!(h.s.is_dead());
 
+    // The script never lets go: the close frame at the deadline, then no
+    // deadline at all (nothing to wait for but the write).
+    let mut h = Harness::server();
+    h.s.receive_eof(t(0), &mut h.events);
+    h.events();
+    h.timeout(t(CLOSE_TIMEOUT));
+    assert_eq!(h.written(), [close_frame(1001, "Endpoint going away")]);
+    assert_eq!(h.s.next_deadline(), None);
+    assert!(
+        h.s.sending(t(CLOSE_TIMEOUT)),
+        "frames still taken, as tcllib"
+    );
+    assert_eq!(h.s.all_written(), AfterWrite::Nothing);
+    assert!(h.s.is_dead());
+
     // While draining.
     let mut h = Harness::server();
     h.peer_close(1000, "", t(0));
@@ -487,4 +502,77 @@ fn errors_read_as_text() {
     );
     let e: &dyn std::error::Error = &e;
     assert!(e.source().is_none());
+}
+
+/// Random operations on random sessions: a deadline the caller is told of
+/// is never already past once [`Session::on_timeout`] ran (else a timer
+/// loop would spin), the script hears at most one `Closed` and nothing
+/// after it, and at most one close frame goes out.
+#[test]
+fn random_schedules_keep_the_invariants() {
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rnd = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    for _ in 0..2000 {
+        let role = if rnd(2) == 0 {
+            Role::Server
+        } else {
+            Role::Client
+        };
+        let mut h = Harness::new(
+            role,
+            Settings {
+                keepalive: Duration::from_secs(rnd(4)),
+                dead_timeout: Duration::from_secs(rnd(3)),
+                ..settings()
+            },
+        );
+        h.s.start_keepalive(t(0));
+        let mut now = 0;
+        let (mut closes_sent, mut closed_seen) = (0, false);
+        for _ in 0..30 {
+            now += rnd(3);
+            match rnd(10) {
+                0 => h.peer(1, b"m", t(now)),
+                1 => h.peer(OP_PING, b"", t(now)),
+                2 => h.peer(OP_PONG, b"", t(now)),
+                3 => h.peer_close(1000, "", t(now)),
+                4 => h.s.receive(b"\x81\x01x\x81\x01x", t(now), &mut h.events),
+                5 => h.s.receive_eof(t(now), &mut h.events),
+                6 => h.s.close(&[], t(now)),
+                7 => h.s.release(t(now)),
+                8 => {
+                    let _ = h.s.all_written();
+                }
+                _ => {
+                    let _ = h.s.sending(t(now));
+                }
+            }
+            if let Some(at) = h.s.next_deadline() {
+                if at <= t(now) {
+                    h.timeout(t(now));
+                }
+            }
+            if let Some(at) = h.s.next_deadline() {
+                assert!(at > t(now), "a deadline left in the past");
+            }
+            for ev in h.events() {
+                assert!(!closed_seen, "{ev:?} after Closed");
+                closed_seen = matches!(ev, Event::Closed { .. });
+            }
+            closes_sent += h
+                .written()
+                .iter()
+                .filter(|i| matches!(i, Incoming::Close(_)))
+                .count();
+            assert!(closes_sent <= 1, "two close frames");
+            if h.s.is_dead() {
+                break;
+            }
+        }
+    }
 }

@@ -150,6 +150,10 @@ impl Conn {
                 Ok(n) => {
                     self.session.receive(&buf[..n], now, &mut self.said);
                     self.collect();
+                    if self.out.is_empty() {
+                        // The peer answered our close: the server ends TCP now.
+                        self.written_out();
+                    }
                     total += n;
                     if total >= READ_BUDGET {
                         return true;
@@ -333,9 +337,16 @@ impl Conn {
             }
         }
         self.session.write_progress(self.shared.pending());
-        if self.out.is_empty() && self.session.all_written() == AfterWrite::ShutdownWrite {
-            // The server ends TCP first once its close frame is out; a
-            // client waits for the server's FIN (bounded by the deadline).
+        if self.out.is_empty() {
+            self.written_out();
+        }
+    }
+
+    /// Everything queued is written: the session may be over, or the
+    /// server ends TCP first once its close frame is out (a client waits
+    /// for the server's FIN, bounded by the deadline).
+    fn written_out(&mut self) {
+        if self.session.all_written() == AfterWrite::ShutdownWrite {
             let _ = self.stream.shutdown(Shutdown::Write);
             if self.stream.is_bridge() {
                 // A Tcl channel has no half close: the Tcl thread closes

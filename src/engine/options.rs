@@ -42,8 +42,9 @@ impl Options {
     }
 }
 
-/// Undelivered incoming bytes before the engine stops reading until the
-/// Tcl thread catches up (the session's flow control).
+/// Undelivered incoming bytes per connection before the engine stops
+/// reading from it until the Tcl thread catches up (the session's flow
+/// control).
 pub use crate::protocol::session::INBOX_HIGH_WATER;
 
 /// A bridged connection (a Tcl channel the Tcl thread reads and writes):

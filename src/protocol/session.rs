@@ -21,8 +21,8 @@ use super::mask::apply_mask;
 use super::message::{Incoming, Limits, MessageReader, ReadError};
 use super::Role;
 
-/// Undelivered incoming bytes (all connections of one Tcl thread) past
-/// which reading stops until the Tcl thread catches up.
+/// Undelivered incoming bytes of one connection past which reading stops
+/// until the script catches up.
 pub const INBOX_HIGH_WATER: usize = 1024 * 1024;
 
 /// Opcodes of the frames a session sends on its own.
@@ -53,7 +53,8 @@ pub fn build_frame(role: Role, fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8>
 }
 
 /// The settings a session runs with (the script's `-keepalive`, `-ping`,
-/// `-closetimeout`, `-deadtimeout`, `-maxlength`... options).
+/// `-closetimeout`, `-deadtimeout`, `-maxmessage`, `-maxframe` and
+/// `-maxqueued` options).
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// Ping after this long without traffic; zero: never.
@@ -203,8 +204,10 @@ impl Session {
         self
     }
 
-    /// Drops one LF at the very start of the input (a client that ended
-    /// its handshake with CR LF LF), as tcllib does. Servers only.
+    /// Drops one LF at the very start of the input: the reader of the
+    /// handshake (Tcl's CRLF translation) may have eaten the CR of the
+    /// request's last line but not its LF. A frame from a client never
+    /// starts with 0x0A. Servers only.
     pub fn skip_leading_lf(&mut self) {
         self.skip_lf = self.role == Role::Server;
     }

@@ -425,6 +425,12 @@ impl Session {
         true
     }
 
+    /// Traffic at `at` the session did not see (frames written past it):
+    /// keepalive counts it.
+    pub fn activity(&mut self, at: Instant) {
+        self.last_activity = self.last_activity.max(at);
+    }
+
     /// New settings at `now` (the keepalive timer restarts from now).
     pub fn configure(&mut self, settings: Settings, now: Instant) {
         self.reader.set_limits(settings.limits);

@@ -337,8 +337,17 @@ fn keepalive_pings_on_schedule() {
     assert!(h.written().is_empty());
     h.timeout(t(30));
     assert_eq!(h.written(), [Incoming::Ping(b"hb".to_vec())]);
-    // No dead-peer deadline unless asked for: no pong is no problem.
+    // So does traffic that went past the session (written elsewhere);
+    // an older time changes nothing.
+    h.s.activity(t(33));
+    h.s.activity(t(31));
     h.timeout(t(40));
+    assert!(h.written().is_empty());
+    assert_eq!(h.s.next_deadline(), Some(t(43)));
+    h.timeout(t(43));
+    assert_eq!(h.written(), [Incoming::Ping(b"hb".to_vec())]);
+    // No dead-peer deadline unless asked for: no pong is no problem.
+    h.timeout(t(53));
     assert_eq!(h.written().len(), 1);
     assert!(h.s.is_open() && h.events().is_empty());
     // New settings restart the timer from then; zero stops it.
@@ -347,10 +356,10 @@ fn keepalive_pings_on_schedule() {
             keepalive: Duration::from_secs(3),
             ..settings()
         },
-        t(41),
+        t(54),
     );
-    assert_eq!(h.s.next_deadline(), Some(t(44)));
-    h.s.configure(settings(), t(42));
+    assert_eq!(h.s.next_deadline(), Some(t(57)));
+    h.s.configure(settings(), t(55));
     assert_eq!(h.s.next_deadline(), None);
 }
 

@@ -130,7 +130,7 @@ enum State {
         deadline: Instant,
     },
     /// Close frames exchanged (or the connection failed): flush, end TCP
-    /// (the server first) and discard input until EOF.
+    /// (the server first, RFC 6455 7.1.1) and discard input until EOF.
     Draining {
         deadline: Instant,
     },

@@ -51,9 +51,11 @@ all: build
 # tls::socket -server, as tcllib users do).  tcl-thread: the Thread package
 # for Tcl 8.6 (tests/threads.test; Tcl 9's comes with ../shared/tools/tcl9.sh).
 # man-db: tests/install-check.sh renders the man page and finds it with man -w.
+# tk8.6 and xvfb: tests/tkwait.test runs handlers that tkwait, in a tclsh
+# child with Tk on a private Xvfb.
 deps:
 	@missing=""; \
-	for p in libclang-dev tcl-dev tcl8.6-dev openssl nginx chromium tcl-tls tcl-thread man-db; do \
+	for p in libclang-dev tcl-dev tcl8.6-dev openssl nginx chromium tcl-tls tcl-thread man-db tk8.6 xvfb; do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \

@@ -137,9 +137,10 @@ FUZZ_SECONDS ?= 60
 fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) cargo test --release -p tcl-websocket --lib fuzz_for_duration -- --nocapture
 
+# cargo fmt --check and clippy -D warnings over the workspace, all targets
+# and features (the first stage of make test).
 lint:
-	cargo fmt --all -- --check
-	cargo clippy --all-targets -- -D warnings
+	bash tests/lint.sh
 
 clean:
 	rm -rf $(BUILD) target

@@ -183,3 +183,26 @@ pub fn deliver(id: ConnId, level: log::Level, text: String) {
         log(interp, level, || msg);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `log`'s max level lets through exactly the records an interpreter
+    /// at that level logs: none is made for nothing, none is lost.
+    #[test]
+    fn max_level_matches_the_tcl_levels() {
+        for l in 0..LEVELS.len() {
+            let filter = filter_for(Level(l));
+            for r in [
+                log::Level::Error,
+                log::Level::Warn,
+                log::Level::Info,
+                log::Level::Debug,
+                log::Level::Trace,
+            ] {
+                assert_eq!(r <= filter, from_record(r) >= Level(l), "{} {r}", LEVELS[l]);
+            }
+        }
+    }
+}

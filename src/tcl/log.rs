@@ -192,7 +192,7 @@ mod tests {
     /// at that level logs: none is made for nothing, none is lost.
     #[test]
     fn max_level_matches_the_tcl_levels() {
-        for l in 0..LEVELS.len() {
+        for (l, name) in LEVELS.iter().enumerate() {
             let filter = filter_for(Level(l));
             for r in [
                 log::Level::Error,
@@ -201,7 +201,7 @@ mod tests {
                 log::Level::Debug,
                 log::Level::Trace,
             ] {
-                assert_eq!(r <= filter, from_record(r) >= Level(l), "{} {r}", LEVELS[l]);
+                assert_eq!(r <= filter, from_record(r) >= Level(l), "{name} {r}");
             }
         }
     }

@@ -22,6 +22,7 @@ use super::transport::{TlsSession, Transport};
 use super::{ConnId, Registration, Shared};
 use crate::protocol::message::{Limits, MessageReader};
 use crate::protocol::session::{self, AfterWrite, Session, Settings};
+use crate::protocol::Role;
 
 /// Bytes read from one connection before the others get a turn.
 const READ_BUDGET: usize = 256 * 1024;
@@ -66,6 +67,9 @@ impl Conn {
         out: VecDeque<Vec<u8>>,
         now: Instant,
     ) -> Conn {
+        log::debug!(conn = id.0; "connection accepted by the I/O thread ({} side{})",
+            if reg.role == Role::Server { "server" } else { "client" },
+            if reg.deflate.is_some() { ", permessage-deflate" } else { "" });
         let mut reader =
             MessageReader::new(reg.role, limits(&reg.options)).recycling(super::pool::take);
         if let Some(a) = &reg.deflate {
@@ -158,7 +162,11 @@ impl Conn {
     pub(super) fn on_readable(&mut self, now: Instant, buf: &mut [u8]) -> bool {
         let mut total = 0;
         loop {
+            let blocked = self.session.write_blocked();
             if !self.session.wants_read(self.shared.pending()) {
+                if !blocked && self.session.write_blocked() {
+                    log::debug!(conn = self.id.0; "more than -maxqueued {} bytes wait to be written: reading stops until the peer reads", self.session.settings().max_queued);
+                }
                 return false;
             }
             match self.stream.read(buf) {
@@ -186,7 +194,8 @@ impl Conn {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
+                Err(e) => {
+                    log_io_error(self.id, "reading", &e);
                     self.session.receive_eof(now, &mut self.said);
                     self.collect();
                     return false;
@@ -198,22 +207,47 @@ impl Conn {
     /// Takes what the session said and made: events for Tcl, frames
     /// queued for writing (counted in `queued`).
     fn collect(&mut self) {
+        self.collect_after(false);
+    }
+
+    /// [`Conn::collect`], after a failed write when `write_failed`.
+    fn collect_after(&mut self, write_failed: bool) {
         for frame in self.session.take_frames() {
             self.shared.queued.fetch_add(frame.len(), Ordering::AcqRel);
             self.out.push_back(frame);
         }
-        for ev in self.said.drain(..) {
+        let mut said = self.said.drain(..).peekable();
+        while let Some(ev) = said.next() {
             let ev = match ev {
                 session::Event::Text(b) => Event::Text(b),
                 session::Event::Binary(b) => Event::Binary(b),
                 session::Event::Ping(b) => Event::Ping(b),
                 session::Event::Pong(b) => Event::Pong(b),
-                session::Event::Closed { code, reason } => Event::Closed {
-                    code: Some(code),
-                    reason,
-                },
+                session::Event::Closed { code, reason } => {
+                    if write_failed {
+                        log::debug!(conn = self.id.0; "connection ended with close code {code} (writing failed)");
+                    } else {
+                        if code == 1006 {
+                            log::warn!(conn = self.id.0; "limit hit (-deadtimeout): no pong since the keepalive ping; the peer counts as gone (1006)");
+                        }
+                        log::debug!(conn = self.id.0; "connection ended with close code {code} ({reason})");
+                    }
+                    Event::Closed {
+                        code: Some(code),
+                        reason,
+                    }
+                }
                 // Tcl hears of a violation by its close code alone.
-                session::Event::Violation(_) => continue,
+                session::Event::Violation(e) => {
+                    if let Some(session::Event::Closed { code, reason }) = said.peek() {
+                        if *code == 1009 {
+                            log::warn!(conn = self.id.0; "limit hit (-maxmessage {}): {}; closing with 1009", self.session.settings().limits.max_message, e.why());
+                        } else {
+                            log::warn!(conn = self.id.0; "protocol error: {}; closing with {code} ({reason})", e.why());
+                        }
+                    }
+                    continue;
+                }
             };
             self.events.push((self.id, ev));
         }
@@ -259,7 +293,11 @@ impl Conn {
         let weight: usize = self.events.iter().map(|(_, e)| e.weight()).sum();
         let inbox = self.shared.inbox.fetch_add(weight, Ordering::AcqRel) + weight;
         self.mailbox.push_all(self.events.drain(..));
+        let paused = self.session.paused();
         self.session.delivered(inbox);
+        if !paused && self.session.paused() {
+            log::debug!(conn = self.id.0; "{inbox} bytes of events wait for Tcl: reading pauses until the handler catches up");
+        }
     }
 
     /// Tcl caught up with the input: read again.
@@ -295,6 +333,11 @@ impl Conn {
 
     /// The script closed the WebSocket: send its close frame and wait.
     pub(super) fn close(&mut self, payload: Vec<u8>, now: Instant) {
+        if self.session.is_open() {
+            if let [hi, lo, ..] = payload[..] {
+                log::debug!(conn = self.id.0; "closing with code {} (the script's close)", u16::from_be_bytes([hi, lo]));
+            }
+        }
         self.session.close(&payload, now);
         self.collect();
         self.flush();
@@ -387,7 +430,10 @@ impl Conn {
                 Ok(written) => self.advance(written),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return self.lost(),
+                Err(e) => {
+                    log_io_error(self.id, "writing", &e);
+                    return self.lost();
+                }
             }
         }
         if self.out.is_empty() && !self.session.is_dead() {
@@ -395,7 +441,10 @@ impl Conn {
             match self.stream.flush_pending() {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(_) => return self.lost(),
+                Err(e) => {
+                    log_io_error(self.id, "writing", &e);
+                    return self.lost();
+                }
             }
         }
         self.session.write_progress(self.shared.pending());
@@ -443,7 +492,7 @@ impl Conn {
     /// A write failed: the peer is gone.
     fn lost(&mut self) {
         self.session.write_failed(&mut self.said);
-        self.collect();
+        self.collect_after(true);
     }
 
     /// Releases the socket for good. The Tcl channel may still hold a
@@ -467,6 +516,17 @@ impl Conn {
             last.push((self.id, Event::Finished));
             self.mailbox.push_all(last);
         }
+    }
+}
+
+/// A read or write failed: a TLS failure is a warning, a peer that
+/// vanished only news for debugging.
+fn log_io_error(id: ConnId, doing: &str, e: &io::Error) {
+    match super::transport::tls_error(e) {
+        Some(t) => {
+            log::warn!(conn = id.0; "TLS failure while {doing}: {}", super::tls::describe(t))
+        }
+        None => log::debug!(conn = id.0; "{doing} failed: {e}"),
     }
 }
 

@@ -70,6 +70,16 @@ impl ReadError {
     }
 }
 
+impl ReadError {
+    /// What was wrong, in a few words.
+    pub fn why(&self) -> &str {
+        match self {
+            ReadError::Protocol(w) | ReadError::TooBig(w) => w,
+            ReadError::InvalidUtf8(w) => w,
+        }
+    }
+}
+
 impl std::fmt::Display for ReadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let why: &str = match self {

@@ -222,6 +222,21 @@ impl Session {
         self.state == State::Open
     }
 
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Reading stopped because too much waits to be written.
+    pub fn write_blocked(&self) -> bool {
+        self.write_blocked
+    }
+
+    /// Reading paused because too much waits for the script.
+    pub fn paused(&self) -> bool {
+        self.paused
+    }
+
     /// Over: the transport may be closed and the session dropped.
     pub fn is_dead(&self) -> bool {
         self.state == State::Dead

@@ -108,6 +108,8 @@ fn deliver_state(interp: Interp, sock: &str, ev: Event) {
         // reaches here (see events.rs).
         Event::Text(_) | Event::Binary(_) | Event::Ping(_) | Event::Pong(_) => {}
         Event::Output(_) | Event::ReadMore | Event::Finished | Event::EngineFailed(_) => {}
+        // Records go to the log in events.rs.
+        Event::Log(..) => {}
     }
 }
 
@@ -1150,7 +1152,9 @@ pub fn loglevel(interp: Interp, objv: Args) -> c_int {
                 .map(|r| r.to_string_lossy() == "1")
                 .unwrap_or(false);
             if ok {
+                let old = state::log_level(interp);
                 state::with(|r| r.interp(interp).level = level);
+                super::log::level_changed(old, level);
             }
         }
     }

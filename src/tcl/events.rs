@@ -149,6 +149,9 @@ fn dispatch(id: ConnId, ev: Event) {
     if let Event::EngineFailed(why) = ev {
         return end_all(&why);
     }
+    if let Event::Log(level, text) = ev {
+        return super::log::deliver(id, level, text);
+    }
     if matches!(ev, Event::Output(_) | Event::ReadMore | Event::Finished) {
         // A bridged channel's I/O, which outlives the handler's part.
         super::bridge::on_event(id, ev);
@@ -287,6 +290,7 @@ fn forget_interp(interp: Interp) {
     }
     let gone = state::with(|r| {
         let st = r.interps.remove(&interp)?;
+        super::log::level_removed(st.level);
         for c in st.conns.values() {
             r.by_id.remove(&c.id);
         }
@@ -311,6 +315,9 @@ unsafe extern "C" fn thread_exit(_data: *mut c_void) {
 fn end_thread() {
     if let Some(reg) = state::take() {
         reg.mailbox.close();
+        for st in reg.interps.values() {
+            super::log::level_removed(st.level);
+        }
         for id in reg.by_id.keys() {
             engine::engine().abort(*id);
         }

@@ -98,7 +98,9 @@ fn init(interp: Interp) -> c_int {
     });
     if fresh {
         events::watch_interp(interp);
+        log::level_added(log::Level::ERROR);
     }
+    log::install_logger();
     for (name, cmd) in commands::COMMANDS {
         let full = CString::new(format!("::websocket::{name}")).expect("no NUL");
         // SAFETY: the function pointer is passed as client data and only

@@ -3,21 +3,22 @@
 //!
 //! - commands: [`handshake`] (`server`, `live`, `test`, `upgrade`,
 //!   `validate`, `sec-websocket-accept`), [`takeover`], [`send_close`]
-//!   (`send`, `close`), [`info`] (`conninfo`, `find`), [`config`]
-//!   (`configure`, `loglevel`), [`client`] (`open`) with
-//!   [`client_options`] (its TLS and proxy options);
+//!   (`send`, `close`), [`info`] (`conninfo`, `find`), [`client`] (`open`)
+//!   with [`client_options`] (its TLS and proxy options), [`config`]
+//!   (`configure`, `loglevel`);
 //! - events to handlers: [`delivery`] (the thread's mailbox to handler
-//!   calls), [`open_outcome`] (the verdict on an `open`), [`handler`]
-//!   (running a handler), [`disconnect`] (the end of a WebSocket),
+//!   calls), [`open_outcome`] (the verdict on an `open`), [`disconnect`]
+//!   (the end of a WebSocket), [`handler`] (running a handler),
 //!   [`endpoint`] (peer and local names);
-//! - Tcl's side: [`teardown`] (channel closed or moved, interpreter
-//!   deleted, exits), [`ws_channel`] (the channel naming a WebSocket),
+//! - Tcl's side: [`ws_channel`] (the channel naming a WebSocket),
+//!   [`teardown`] (channel closed or moved, interpreter deleted, exits),
 //!   [`bridge`] (the I/O of channels only Tcl can read);
-//! - below them all: [`state`] (what each thread knows), [`log`] and
-//!   [`level`], [`error`] ([`TclError`]), and [`ffi`], the only place
-//!   Tcl's C API is called.
+//! - below them: [`log`], [`state`] (what each thread knows), [`level`],
+//!   [`ffi`] (the only place Tcl's C API is called), [`error`]
+//!   ([`TclError`]).
 //!
-//! Imports go one way, down this list (tools/check-imports.sh).
+//! A file imports only files below it in this list
+//! (tools/check-imports.sh shows there is no cycle).
 
 mod bridge;
 mod client;

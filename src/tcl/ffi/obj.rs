@@ -54,7 +54,7 @@ impl Obj {
 
     /// A string object from valid UTF-8 (a text message).
     pub fn from_utf8(b: &[u8]) -> Obj {
-        Obj::from_tcl_utf(&text::utf8_to_tcl_utf(b))
+        text::with_tcl_utf(b, Obj::from_tcl_utf)
     }
 
     /// The empty string.

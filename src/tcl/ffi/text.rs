@@ -46,15 +46,16 @@ pub fn tcl_utf_to_utf8(b: &[u8]) -> Cow<'_, [u8]> {
     }
 }
 
-/// Valid UTF-8 in Tcl's internal form (borrowed when it is plain).
-pub fn utf8_to_tcl_utf(b: &[u8]) -> Cow<'_, [u8]> {
+/// Calls `f` with valid UTF-8 in Tcl's internal form (`b` itself when it
+/// is plain).
+pub fn with_tcl_utf<R>(b: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
     let needs_encoding = if cfg!(tcl9) {
         memchr::memchr(0, b).is_some()
     } else {
         has_nul_or_4_byte(b)
     };
     if !needs_encoding {
-        return Cow::Borrowed(b);
+        return f(b);
     }
     let mut ds = Tcl_DString::default();
     // SAFETY: as in `tcl_utf_to_utf8`.
@@ -65,9 +66,9 @@ pub fn utf8_to_tcl_utf(b: &[u8]) -> Cow<'_, [u8]> {
             b.len() as Tcl_Size,
             &mut ds
         ));
-        let out = dstring_bytes(&ds).to_vec();
+        let r = f(dstring_bytes(&ds));
         tcl!(tcl_DStringFree(&mut ds));
-        Cow::Owned(out)
+        r
     }
 }
 

@@ -17,6 +17,12 @@
 #   - idle memory: server RSS before/after holding 1000 idle connections;
 #   - isolation: p99 round trip of 20 clients while a 21st stops reading and
 #     the server has 32 MiB of echoes to send it.
+#   - the load generator's own check: the native server measured again
+#     with twice the generator's threads (its figure must not rise: else
+#     the generator, not the server, set the pace);
+#   - Tcl 9: the headline cases again with tclsh9.0 (ours built against
+#     Tcl 9 by `make build9`, the reference on Tcl 9), native measured
+#     alongside.
 # Each figure is printed with its ratio to native and to the reference.
 # Results: docs/bench-results.md and docs/bench.svg (full), or
 # build/bench/ (quick); BENCH_OUT=dir to choose. Raw figures: build/bench/.
@@ -68,6 +74,14 @@ mkdir -p "$OURS_LIB/websocket1.6"
 cp "$BIN/libtclwebsocket.so" "$OURS_LIB/websocket1.6/"
 sed -e 's/@VERSION@/1.6/g' -e 's/@LIBFILE@/libtclwebsocket.so/g' "$ROOT/pkgIndex.tcl.in" >"$OURS_LIB/websocket1.6/pkgIndex.tcl"
 REF_LIB=$(bash "$SHARED/tools/reference-tcllib.sh") || die "cannot unpack the reference tcllib"
+# Tcl 9: our package built against it (make build9), copied aside too.
+TCL9=${TCL9:-$HOME/.cache/tcl9}
+TCLSH9=$TCL9/tclsh9.0
+make -s build9 >"$WORK/build9.log" 2>&1 || die "cannot build the package for Tcl 9 (see make build9)"
+OURS9_LIB=$WORK/lib9
+mkdir -p "$OURS9_LIB"
+cp -r "$ROOT/build/tcl9/lib/websocket1.6" "$OURS9_LIB/"
+export TCL9_0_TM_PATH=$TCL9/usr/lib/tcl9.0/tcl9
 # 1000 idle connections need more descriptors than the usual soft limit.
 hard=$(ulimit -Hn)
 if [ "$hard" = unlimited ] || [ "$hard" -ge 8192 ]; then ulimit -n 8192; else ulimit -n "$hard"; fi
@@ -85,6 +99,9 @@ else
     ISO_DUR=2; IDLE=1000
 fi
 REF_MAX_INFLIGHT=$((4 * 1024 * 1024))
+# The load generator's threads (connections spread over them); the check
+# below runs the native server again with twice as many.
+LG_THREADS=${LG_THREADS:-4}
 
 load1=$(cut -d' ' -f1 /proc/loadavg)
 if awk -v l="$load1" 'BEGIN{exit !(l > 1.0)}'; then
@@ -93,13 +110,14 @@ fi
 cpu=$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)
 mem=$(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)
 tclv=$(echo 'puts [info patchlevel]' | $TCLSH)
+tclv9=$(echo 'puts [info patchlevel]' | "$TCLSH9")
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD -- src tcl tcl-sys 2>/dev/null || commit="$commit + uncommitted changes"
 {
     echo "kind=meta date=\"$(date -u '+%Y-%m-%d %H:%M UTC')\" command=\"$COMMAND\""
     echo "kind=meta machine=\"$cpu, $(nproc) cores, $mem, Linux $(uname -r)\""
     echo "kind=meta load=\"$(cut -d' ' -f1-3 /proc/loadavg) (load average before the run)\""
-    echo "kind=meta software=\"tclsh $tclv, $(rustc --version | cut -d' ' -f1-2), reference tcllib 2.0 (websocket 1.6)\" commit=\"$commit\""
+    echo "kind=meta software=\"tclsh $tclv and $tclv9, $(rustc --version | cut -d' ' -f1-2), reference tcllib 2.0 (websocket 1.6)\" commit=\"$commit\""
 } >>"$RESULTS"
 
 # ---------------------------------------------------------------- servers
@@ -111,6 +129,8 @@ start_server() {
     native) "$BIN/ws-native-echo" >"$out" 2>>"$WORK/native.log" & ;;
     ours) TCLLIBPATH=$OURS_LIB $TCLSH "$ROOT/bench/echo_server.tcl" >"$out" 2>>"$WORK/ours.log" & ;;
     ref) TCLWEBSOCKET_USE_TCLLIB=1 TCLLIBPATH=$REF_LIB $TCLSH "$ROOT/bench/echo_server.tcl" >"$out" 2>>"$WORK/ref.log" & ;;
+    ours9) TCLLIBPATH=$OURS9_LIB "$TCLSH9" "$ROOT/bench/echo_server.tcl" >"$out" 2>>"$WORK/ours9.log" & ;;
+    ref9) TCLWEBSOCKET_USE_TCLLIB=1 TCLLIBPATH=$REF_LIB "$TCLSH9" "$ROOT/bench/echo_server.tcl" >"$out" 2>>"$WORK/ref9.log" & ;;
     esac
     SPID=$!
     SPORT=""
@@ -149,8 +169,8 @@ us() { awk -v v="${1:-}" 'BEGIN{ if (v=="") print "-"; else if (v>=1e6) printf "
 size_label() { case $1 in 1048576) echo 1MiB ;; 65536) echo 64KiB ;; 1024) echo 1KiB ;; *) echo "${1}B" ;; esac; }
 
 # ---------------------------------------------------------------- server echo
-echo_case() { # conns size mode k
-    local conns=$1 size=$2 mode=$3 k=$4 warm=$WARM
+echo_case() { # conns size mode k [9]
+    local conns=$1 size=$2 mode=$3 k=$4 v=${5:-} warm=$WARM
     [ "$size" -ge 1048576 ] && warm=$WARM_BIG
     local limit
     limit=$(awk -v d="$DUR" -v w="$warm" 'BEGIN{print int(d+w+25)}')
@@ -159,19 +179,20 @@ echo_case() { # conns size mode k
         if [ $sv = ref ] && [ $((conns * k * size)) -gt $REF_MAX_INFLIGHT ]; then
             res[$sv]="skipped=\"$((conns * k * size / 1048576)) MiB in flight: more than one window at the reference's ~10-20 MiB/s\""
         else
-            start_server $sv
+            if [ $sv = native ]; then start_server native; else start_server "$sv$v"; fi
             res[$sv]=$(bounded "$limit" "$BIN/ws-loadgen" --url "ws://127.0.0.1:$SPORT/echo" \
                 --conns "$conns" --size "$size" --mode "$mode" --inflight "$k" \
-                --duration "$DUR" --warmup "$warm")
+                --duration "$DUR" --warmup "$warm" --threads "$LG_THREADS")
             stop_server
         fi
-        echo "kind=echo server=$sv conns=$conns size=$size mode=$mode inflight=$k ${res[$sv]}" >>"$RESULTS"
+        echo "kind=echo$v server=$sv conns=$conns size=$size mode=$mode inflight=$k ${res[$sv]}" >>"$RESULTS"
     done
     local n o r
     n=$(get msgs_s "${res[native]}"); o=$(get msgs_s "${res[ours]}"); r=$(get msgs_s "${res[ref]}")
-    printf '  %2s x %-6s %-6s x%-2s  native %8s | ours %8s (%s native, %s ref) | ref %8s (%s native)  p99 %s / %s / %s\n' \
-        "$conns" "$(size_label "$size")" "$mode" "$k" "$(fmt_rate "$n")" "$(fmt_rate "$o")" "$(ratio "$o" "$n")" \
+    printf '  %2s x %-6s %-6s x%-2s%s  native %8s | ours %8s (%s native, %s ref) | ref %8s (%s native)  p50 %s / %s  p99 %s / %s / %s\n' \
+        "$conns" "$(size_label "$size")" "$mode" "$k" "${v:+ (Tcl 9)}" "$(fmt_rate "$n")" "$(fmt_rate "$o")" "$(ratio "$o" "$n")" \
         "$(ratio "$o" "$r")" "$(if [ -n "$r" ]; then fmt_rate "$r"; else echo skipped; fi)" "$(ratio "$r" "$n")" \
+        "$(us "$(get p50_us "${res[native]}")")" "$(us "$(get p50_us "${res[ours]}")")" \
         "$(us "$(get p99_us "${res[native]}")")" "$(us "$(get p99_us "${res[ours]}")")" "$(us "$(get p99_us "${res[ref]}")")"
 }
 
@@ -185,24 +206,58 @@ else
 fi
 
 # ---------------------------------------------------------------- client side
-echo "== client side against the native server (msgs/s)"
-for c in $CLIENT_CASES; do
-    IFS=: read -r size k mode <<<"$c"
+client_case() { # size k mode [9]
+    local size=$1 k=$2 mode=$3 v=${4:-} tclsh=$TCLSH ours=$OURS_LIB limit url n o r w
+    [ -n "$v" ] && { tclsh=$TCLSH9; ours=$OURS9_LIB; }
     limit=$(awk -v d="$DUR" -v w="$WARM" 'BEGIN{print int(d+w+25)}')
     start_server native
     url="ws://127.0.0.1:$SPORT/echo"
     n=$(bounded "$limit" "$BIN/ws-loadgen" --url "$url" --conns 1 --size "$size" --mode "$mode" --inflight "$k" --duration "$DUR" --warmup "$WARM")
-    o=$(TCLLIBPATH=$OURS_LIB bounded "$limit" $TCLSH "$ROOT/bench/client.tcl" "$url" "$size" "$k" "$mode" "$DUR" "$WARM")
-    r=$(TCLWEBSOCKET_USE_TCLLIB=1 TCLLIBPATH=$REF_LIB bounded "$limit" $TCLSH "$ROOT/bench/client.tcl" "$url" "$size" "$k" "$mode" "$DUR" "$WARM")
+    o=$(TCLLIBPATH=$ours bounded "$limit" "$tclsh" "$ROOT/bench/client.tcl" "$url" "$size" "$k" "$mode" "$DUR" "$WARM")
+    r=$(TCLWEBSOCKET_USE_TCLLIB=1 TCLLIBPATH=$REF_LIB bounded "$limit" "$tclsh" "$ROOT/bench/client.tcl" "$url" "$size" "$k" "$mode" "$DUR" "$WARM")
     stop_server
     for who in native ours ref; do
         case $who in native) w=$n ;; ours) w=$o ;; ref) w=$r ;; esac
-        echo "kind=client client=$who server=native conns=1 size=$size mode=$mode inflight=$k $w" >>"$RESULTS"
+        echo "kind=client$v client=$who server=native conns=1 size=$size mode=$mode inflight=$k $w" >>"$RESULTS"
     done
     nm=$(get msgs_s "$n"); om=$(get msgs_s "$o"); rm_=$(get msgs_s "$r")
-    printf '  1 x %-6s %-6s x%-2s  native client %8s | ours %8s (%s native, %s ref) | ref %8s\n' \
-        "$(size_label "$size")" "$mode" "$k" "$(fmt_rate "$nm")" "$(fmt_rate "$om")" "$(ratio "$om" "$nm")" \
+    printf '  1 x %-6s %-6s x%-2s%s  native client %8s | ours %8s (%s native, %s ref) | ref %8s\n' \
+        "$(size_label "$size")" "$mode" "$k" "${v:+ (Tcl 9)}" "$(fmt_rate "$nm")" "$(fmt_rate "$om")" "$(ratio "$om" "$nm")" \
         "$(ratio "$om" "$rm_")" "$(fmt_rate "$rm_")"
+}
+
+echo "== client side against the native server (msgs/s)"
+for c in $CLIENT_CASES; do
+    IFS=: read -r size k mode <<<"$c"
+    client_case "$size" "$k" "$mode"
+done
+
+# ---------------------------------------------------------------- Tcl 9
+echo "== Tcl 9: the headline cases (tclsh $tclv9)"
+for c in 50:1024:binary:1 50:1024:binary:16 1:1048576:binary:1; do
+    IFS=: read -r conns size mode k <<<"$c"
+    echo_case "$conns" "$size" "$mode" "$k" 9
+done
+for c in 1024:1:binary 1024:16:binary; do
+    IFS=: read -r size k mode <<<"$c"
+    client_case "$size" "$k" "$mode" 9
+done
+
+# ---------------------------------------------------------------- generator
+# The native server again, the generator given twice the threads: if its
+# figure rose, the generator would be what limits the figures above.
+echo "== load generator check: native server, $LG_THREADS and $((2 * LG_THREADS)) generator threads (msgs/s)"
+for c in 50:1024:1 50:1024:16; do
+    IFS=: read -r conns size k <<<"$c"
+    for t in "$LG_THREADS" $((2 * LG_THREADS)); do
+        start_server native
+        res=$(bounded 40 "$BIN/ws-loadgen" --url "ws://127.0.0.1:$SPORT/echo" --conns "$conns" --size "$size" \
+            --mode binary --inflight "$k" --duration "$DUR" --warmup "$WARM" --threads "$t")
+        stop_server
+        echo "kind=loadcheck server=native threads=$t conns=$conns size=$size mode=binary inflight=$k $res" >>"$RESULTS"
+        printf '  %s x %s x%-2s  %2s threads: %8s msgs/s  p50 %s\n' "$conns" "$(size_label "$size")" "$k" "$t" \
+            "$(fmt_rate "$(get msgs_s "$res")")" "$(us "$(get p50_us "$res")")"
+    done
 done
 
 # ---------------------------------------------------------------- idle memory

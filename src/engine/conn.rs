@@ -90,6 +90,12 @@ pub(super) struct Conn {
     items: Vec<Incoming>,
     /// permessage-deflate's sending half, when negotiated.
     tx_deflate: Option<TxDeflate>,
+    /// A plain socket the Tcl thread may write to while the connection is
+    /// open (see `direct.rs`): every write here takes its lock.
+    shares_socket: bool,
+    /// The poller saw the peer's FIN (or an error): read on to the end,
+    /// since no new readiness edge will say so again.
+    peer_closing: bool,
 }
 
 impl Conn {
@@ -136,7 +142,15 @@ impl Conn {
             pong_due: None,
             events: Vec::new(),
             items: Vec::new(),
+            shares_socket: false,
+            peer_closing: false,
         };
+        if conn.tx_deflate.is_none() {
+            if let Some(socket) = conn.stream.plain_socket() {
+                conn.shares_socket = true;
+                conn.shared.direct().arm(socket);
+            }
+        }
         let carried: usize = conn.out.iter().map(Vec::len).sum();
         conn.shared.queued.fetch_add(carried, Ordering::AcqRel);
         if !reg.preamble.is_empty() {
@@ -172,6 +186,7 @@ impl Conn {
     /// Gives up the socket and what is not yet written of the queue, to
     /// start a new connection on them; this one says nothing more.
     pub(super) fn into_moved(mut self) -> (Transport, VecDeque<Vec<u8>>) {
+        self.unshare_socket();
         let queued = self.out.iter().map(Vec::len).sum::<usize>() - self.out_pos;
         self.shared.queued.fetch_sub(queued, Ordering::AcqRel);
         if self.out_pos > 0 {
@@ -180,6 +195,11 @@ impl Conn {
             }
         }
         (self.stream, self.out)
+    }
+
+    /// The poller reported the peer's end of input (or an error).
+    pub(super) fn peer_closing(&mut self) {
+        self.peer_closing = true;
     }
 
     pub(super) fn is_dead(&self) -> bool {
@@ -209,6 +229,11 @@ impl Conn {
                     total += n;
                     if total >= READ_BUDGET {
                         return true;
+                    }
+                    if n < buf.len() && !self.peer_closing && self.stream.drained_by_short_read() {
+                        // All the socket had: what comes later raises a
+                        // new readiness edge (saves a read per message).
+                        return false;
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
@@ -489,6 +514,12 @@ impl Conn {
             self.end(1006, close::default_reason(1006), now, false);
             return;
         }
+        if self.shares_socket {
+            // What the Tcl thread wrote itself counts as activity.
+            if let Some(t) = self.shared.direct().take_wrote_at() {
+                self.last_activity = self.last_activity.max(t);
+            }
+        }
         let Some(at) = self.keepalive_at else { return };
         if at > now || self.state != State::Open {
             return;
@@ -517,9 +548,40 @@ impl Conn {
         self.arm.take()
     }
 
+    /// The Tcl thread writes to the socket no more; the end of a frame it
+    /// began joins the front of the queue.
+    fn unshare_socket(&mut self) {
+        if !self.shares_socket {
+            return;
+        }
+        let mut d = self.shared.direct();
+        d.disarm();
+        if let Some(rest) = d.take_rest() {
+            debug_assert_eq!(self.out_pos, 0);
+            self.out.push_front(rest);
+        }
+    }
+
     /// Writes as much of the queue as the socket takes, many frames per
     /// system call.
     pub(super) fn flush(&mut self) {
+        if !self.shares_socket {
+            return self.flush_locked();
+        }
+        // Every write to a shared socket holds its lock (see direct.rs).
+        let shared = self.shared.clone();
+        let mut d = shared.direct();
+        if self.state != State::Open {
+            d.disarm(); // nothing of the Tcl thread's may follow a close frame
+        }
+        if let Some(rest) = d.take_rest() {
+            debug_assert_eq!(self.out_pos, 0);
+            self.out.push_front(rest);
+        }
+        self.flush_locked();
+    }
+
+    fn flush_locked(&mut self) {
         while !self.out.is_empty() && self.state != State::Dead {
             let mut slices: [IoSlice; MAX_IOV] = [IoSlice::new(&[]); MAX_IOV];
             let mut n = 0;
@@ -621,6 +683,7 @@ impl Conn {
     /// duplicate of the descriptor, so closing ours alone would not end
     /// the connection: shut it down.
     pub(super) fn finish(&mut self) {
+        self.unshare_socket();
         let _ = self.stream.shutdown(Shutdown::Both);
         let queued = self.out.iter().map(Vec::len).sum::<usize>() - self.out_pos;
         self.shared.queued.fetch_sub(queued, Ordering::AcqRel);

@@ -90,7 +90,8 @@ pub(super) fn run(poll: Poll) {
                 continue;
             }
             let id = ConnId(ev.token().0 as u64);
-            let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
+            let closing = ev.is_read_closed() || ev.is_error();
+            let readable = ev.is_readable() || closing;
             let writable = ev.is_writable();
             if lp.connecting.has(id) {
                 let reg = lp.poll.registry();
@@ -101,6 +102,9 @@ pub(super) fn run(poll: Poll) {
                 continue;
             }
             lp.with(id, |c, lp| {
+                if closing {
+                    c.peer_closing();
+                }
                 if writable {
                     c.flush();
                 }

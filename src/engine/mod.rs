@@ -5,6 +5,7 @@
 mod compress;
 mod conn;
 pub mod connect;
+mod direct;
 #[cfg(feature = "fault-injection")]
 mod fault;
 pub mod frames;
@@ -49,6 +50,9 @@ pub struct Shared {
     /// A bridged connection: bytes handed to the Tcl thread for writing
     /// that have not yet left the channel's buffers.
     pub bridge_out: AtomicUsize,
+    /// The socket while the Tcl thread may write to it itself, and the
+    /// lock every writer holds ([`Engine::write_direct`]).
+    direct: Mutex<direct::Direct>,
 }
 
 impl Shared {

@@ -33,8 +33,11 @@ use std::net::{Shutdown, SocketAddr};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use std::os::fd::AsRawFd;
+
 use mio::event::Source;
 use mio::net::TcpStream;
+use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
 use super::options::{BRIDGE_IN_HIGH_WATER, BRIDGE_WINDOW};
@@ -44,7 +47,9 @@ use super::Shared;
 pub type TlsSession = rustls::ClientConnection;
 
 pub enum Transport {
-    Plain(TcpStream),
+    /// Shared with the connection's Tcl thread while it may write to the
+    /// socket itself (see [`super::direct`]).
+    Plain(Arc<TcpStream>),
     Tls(Box<Tls>),
     Bridge(Box<Bridge>),
 }
@@ -154,7 +159,7 @@ pub struct Tls {
 
 impl Transport {
     pub fn plain(tcp: TcpStream) -> Transport {
-        Transport::Plain(tcp)
+        Transport::Plain(Arc::new(tcp))
     }
 
     pub fn tls(tcp: TcpStream, session: TlsSession) -> Transport {
@@ -184,10 +189,28 @@ impl Transport {
     /// The TCP socket underneath (none for a bridge).
     pub fn tcp(&self) -> Option<&TcpStream> {
         match self {
-            Transport::Plain(s) => Some(s),
+            Transport::Plain(s) => Some(&**s),
             Transport::Tls(t) => Some(&t.tcp),
             Transport::Bridge(_) => None,
         }
+    }
+
+    /// The plain socket, to share with the Tcl thread (none for TLS or a
+    /// bridge, whose bytes only the I/O thread can make).
+    pub fn plain_socket(&self) -> Option<Arc<TcpStream>> {
+        match self {
+            Transport::Plain(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether a read shorter than the buffer means the socket is empty
+    /// for now: true for a plain TCP socket on Linux, where data arriving
+    /// later raises a new edge-triggered readiness event (tokio relies on
+    /// this too); not for TLS, whose reads come from rustls's buffer.
+    #[inline]
+    pub fn drained_by_short_read(&self) -> bool {
+        cfg!(target_os = "linux") && matches!(self, Transport::Plain(_))
     }
 
     pub fn bridge_mut(&mut self) -> Option<&mut Bridge> {
@@ -205,7 +228,11 @@ impl Transport {
     /// Only for the connections `connect` opens, never a bridge.
     pub fn into_parts(self) -> (TcpStream, Option<Box<TlsSession>>) {
         match self {
-            Transport::Plain(s) => (s, None),
+            // Only before the connection is served: nobody shares it yet.
+            Transport::Plain(s) => match Arc::try_unwrap(s) {
+                Ok(s) => (s, None),
+                Err(_) => unreachable!("a socket being opened is not shared"),
+            },
             Transport::Tls(t) => {
                 let t = *t;
                 (t.tcp, Some(Box::new(t.session)))
@@ -276,7 +303,7 @@ impl Read for Transport {
     #[inline]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Transport::Plain(s) => s.read(buf),
+            Transport::Plain(s) => (&**s).read(buf),
             Transport::Tls(t) => t.read(buf),
             Transport::Bridge(b) => b.read(buf),
         }
@@ -287,7 +314,7 @@ impl Write for Transport {
     #[inline]
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
-            Transport::Plain(s) => s.write(buf),
+            Transport::Plain(s) => (&**s).write(buf),
             Transport::Tls(t) => t.write_vectored(&[IoSlice::new(buf)]),
             Transport::Bridge(b) => b.write_vectored(&[IoSlice::new(buf)]),
         }
@@ -296,7 +323,7 @@ impl Write for Transport {
     #[inline]
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
-            Transport::Plain(s) => s.write_vectored(bufs),
+            Transport::Plain(s) => (&**s).write_vectored(bufs),
             Transport::Tls(t) => t.write_vectored(bufs),
             Transport::Bridge(b) => b.write_vectored(bufs),
         }
@@ -310,7 +337,7 @@ impl Write for Transport {
 impl Source for Transport {
     fn register(&mut self, r: &Registry, token: Token, interests: Interest) -> io::Result<()> {
         match self {
-            Transport::Plain(s) => s.register(r, token, interests),
+            Transport::Plain(s) => SourceFd(&s.as_raw_fd()).register(r, token, interests),
             Transport::Tls(t) => t.tcp.register(r, token, interests),
             // Nothing to poll: the Tcl thread's commands drive a bridge.
             Transport::Bridge(_) => Ok(()),
@@ -319,7 +346,7 @@ impl Source for Transport {
 
     fn reregister(&mut self, r: &Registry, token: Token, interests: Interest) -> io::Result<()> {
         match self {
-            Transport::Plain(s) => s.reregister(r, token, interests),
+            Transport::Plain(s) => SourceFd(&s.as_raw_fd()).reregister(r, token, interests),
             Transport::Tls(t) => t.tcp.reregister(r, token, interests),
             Transport::Bridge(_) => Ok(()),
         }
@@ -327,7 +354,7 @@ impl Source for Transport {
 
     fn deregister(&mut self, r: &Registry) -> io::Result<()> {
         match self {
-            Transport::Plain(s) => s.deregister(r),
+            Transport::Plain(s) => SourceFd(&s.as_raw_fd()).deregister(r),
             Transport::Tls(t) => t.tcp.deregister(r),
             Transport::Bridge(_) => Ok(()),
         }

@@ -106,8 +106,14 @@ pub fn send(interp: Interp, objv: Args) -> Result<Obj, TclError> {
         shared.queued.fetch_add(payload.len(), Ordering::AcqRel);
         engine::engine().send_data(id, fin, opcode as u8, payload.into_owned());
     } else {
-        shared.queued.fetch_add(len, Ordering::AcqRel);
-        engine::engine().send(id, frames::build(role, fin, opcode as u8, &payload));
+        let frame = frames::build(role, fin, opcode as u8, &payload);
+        let engine = engine::engine();
+        // Written here when nothing is queued for the socket, else queued
+        // for the I/O thread (src/engine/direct.rs).
+        if !engine.write_direct(id, &shared, &frame) {
+            shared.queued.fetch_add(len, Ordering::AcqRel);
+            engine.send(id, frame);
+        }
     }
     let kind = if fin { "final fragment" } else { "fragment" };
     log(interp, Level::DEBUG, || {

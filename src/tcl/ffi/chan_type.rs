@@ -163,9 +163,11 @@ unsafe extern "C" fn input_proc(
     _to_read: c_int,
     error: *mut c_int,
 ) -> c_int {
-    // SAFETY: Tcl passes a valid pointer for the error code.
-    unsafe { *error = libc::EINVAL };
-    -1
+    guard("channel input procedure", || {
+        // SAFETY: Tcl passes a valid pointer for the error code.
+        unsafe { *error = libc::EINVAL };
+        -1
+    })
 }
 
 unsafe extern "C" fn output_proc(
@@ -174,11 +176,14 @@ unsafe extern "C" fn output_proc(
     _to_write: c_int,
     error: *mut c_int,
 ) -> c_int {
-    // SAFETY: Tcl passes a valid pointer for the error code.
-    unsafe { *error = libc::EINVAL };
-    -1
+    guard("channel output procedure", || {
+        // SAFETY: Tcl passes a valid pointer for the error code.
+        unsafe { *error = libc::EINVAL };
+        -1
+    })
 }
 
+/// Nothing to watch: the channel is never readable or writable.
 unsafe extern "C" fn watch_proc(_data: ClientData, _mask: c_int) {}
 
 unsafe extern "C" fn get_handle_proc(
@@ -186,9 +191,10 @@ unsafe extern "C" fn get_handle_proc(
     _direction: c_int,
     _handle: *mut ClientData,
 ) -> c_int {
-    TCL_ERROR
+    TCL_ERROR // no descriptor of ours: the engine owns the socket
 }
 
+/// Any mode will do: the channel never blocks.
 unsafe extern "C" fn block_mode_proc(_data: ClientData, _mode: c_int) -> c_int {
     0
 }

@@ -138,6 +138,7 @@ fuzz: deps
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
+	bash tools/check-imports.sh src/tcl
 
 clean:
 	rm -rf $(BUILD) target

@@ -12,7 +12,7 @@
 //! [`Direct`]; the I/O thread takes the socket away (under that lock)
 //! before it writes a close frame, so nothing follows one.
 
-use std::io::{self, Write};
+use std::io::{self, IoSlice, Write};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard};
 use std::time::Instant;
@@ -65,16 +65,20 @@ impl Shared {
 }
 
 impl Engine {
-    /// Writes a whole frame to the connection's socket from the calling
-    /// thread, if it may (see the module's comment). True when the frame
-    /// is taken (all written, or its end handed to the I/O thread); false
-    /// when the caller must queue it as usual ([`Engine::send`]).
-    pub fn write_direct(&self, id: ConnId, shared: &Shared, frame: &[u8]) -> bool {
+    /// Writes a frame, `head` then `payload`, to the connection's socket
+    /// from the calling thread, if it may (see the module's comment): one
+    /// `writev`, no copy. True when the frame is taken (all written, or
+    /// its end handed to the I/O thread); false when the caller must queue
+    /// it as usual ([`Engine::send`]).
+    pub fn write_direct(&self, id: ConnId, shared: &Shared, head: &[u8], payload: &[u8]) -> bool {
         if shared.inbox.load(Ordering::Acquire) != 0 || self.failure().is_some() {
             return false;
         }
         #[cfg(feature = "fault-injection")]
-        if frame.ends_with(b"fault:panic") || frame.ends_with(b"fault:poll") {
+        if [head, payload]
+            .iter()
+            .any(|b| b.ends_with(b"fault:panic") || b.ends_with(b"fault:poll"))
+        {
             return false; // the faults are the I/O thread's to take
         }
         let mut d = shared.direct();
@@ -84,9 +88,16 @@ impl Engine {
         if shared.queued.load(Ordering::Acquire) != 0 {
             return false;
         }
+        let total = head.len() + payload.len();
         let mut written = 0;
-        while written < frame.len() {
-            match (&**socket).write(&frame[written..]) {
+        while written < total {
+            let res = if written < head.len() {
+                let bufs = [IoSlice::new(&head[written..]), IoSlice::new(payload)];
+                (&**socket).write_vectored(&bufs)
+            } else {
+                (&**socket).write(&payload[written - head.len()..])
+            };
+            match res {
                 Ok(n) => written += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -96,11 +107,18 @@ impl Engine {
             }
         }
         d.wrote_at = Some(Instant::now());
-        if written < frame.len() {
+        if written < total {
             // The socket is full: the rest waits for the I/O thread, which
             // writes it before anything else.
-            d.rest = frame[written..].to_vec();
-            shared.queued.fetch_add(d.rest.len(), Ordering::AcqRel);
+            let mut rest = Vec::with_capacity(total - written);
+            if written < head.len() {
+                rest.extend_from_slice(&head[written..]);
+                rest.extend_from_slice(payload);
+            } else {
+                rest.extend_from_slice(&payload[written - head.len()..]);
+            }
+            shared.queued.fetch_add(rest.len(), Ordering::AcqRel);
+            d.rest = rest;
             drop(d);
             self.push(Cmd::Wrote(id));
         }

@@ -49,6 +49,16 @@ pub fn build(role: Role, fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The header of an unmasked frame (a server's), for a payload written
+/// beside it: at most 10 bytes.
+pub fn server_header(fin: bool, opcode: u8, len: usize) -> ([u8; 10], usize) {
+    let mut v = Vec::with_capacity(10);
+    encode_header(&mut v, fin, opcode, None, len as u64);
+    let mut h = [0u8; 10];
+    h[..v.len()].copy_from_slice(&v);
+    (h, v.len())
+}
+
 /// The length of the frame [`build`] makes for a payload of `len` bytes.
 pub fn frame_len(role: Role, len: usize) -> usize {
     header_len(role == Role::Client, len as u64) + len

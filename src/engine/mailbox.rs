@@ -67,12 +67,20 @@ struct Inner {
     alive: bool,
 }
 
+/// The notifier and whether it may still be called, under a lock of their
+/// own: the owner, woken, takes the queue's lock at once, and must not find
+/// it held by the thread that is still waking it.
+struct Waker {
+    notifier: Box<dyn Notify>,
+    alive: bool,
+}
+
 /// Every thread's mailbox (see [`Mailbox::all`]).
 static ALL: Mutex<Vec<Weak<Mailbox>>> = Mutex::new(Vec::new());
 
 pub struct Mailbox {
     inner: Mutex<Inner>,
-    notifier: Box<dyn Notify>,
+    waker: Mutex<Waker>,
 }
 
 impl Mailbox {
@@ -83,7 +91,10 @@ impl Mailbox {
                 scheduled: false,
                 alive: true,
             }),
-            notifier,
+            waker: Mutex::new(Waker {
+                notifier,
+                alive: true,
+            }),
         });
         let mut all = ALL.lock().unwrap();
         all.retain(|m| m.strong_count() > 0);
@@ -102,17 +113,24 @@ impl Mailbox {
 
     /// Adds events; wakes the owner only if no wake-up is pending.
     pub fn push_all(&self, batch: impl IntoIterator<Item = (ConnId, Event)>) {
-        let mut inner = self.inner.lock().unwrap();
-        if !inner.alive {
-            return;
-        }
-        let before = inner.events.len();
-        inner.events.extend(batch);
-        if inner.events.len() > before && !inner.scheduled {
-            inner.scheduled = true;
-            // Notify under the lock so `close` cannot free the owner's
+        let wake = {
+            let mut inner = self.inner.lock().unwrap();
+            if !inner.alive {
+                return;
+            }
+            let before = inner.events.len();
+            inner.events.extend(batch);
+            let wake = inner.events.len() > before && !inner.scheduled;
+            inner.scheduled |= wake;
+            wake
+        };
+        if wake {
+            // Under the waker's lock, so `close` cannot free the owner's
             // thread between the check and the call.
-            self.notifier.notify();
+            let waker = self.waker.lock().unwrap();
+            if waker.alive {
+                waker.notifier.notify();
+            }
         }
     }
 
@@ -138,6 +156,7 @@ impl Mailbox {
     /// The owner will not drain any more (thread exit): drop what is queued
     /// and refuse new events.
     pub fn close(&self) {
+        self.waker.lock().unwrap().alive = false;
         let mut inner = self.inner.lock().unwrap();
         inner.alive = false;
         inner.events.clear();

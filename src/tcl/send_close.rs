@@ -34,20 +34,24 @@ pub fn send(interp: Interp, objv: Args) -> Result<Obj, TclError> {
     }
     let sock_obj = objv.get(1);
     let sock = sock_obj.str_lossy();
-    let Some((state_now, role, write_opcode, shared, id, max_queued, deflate)) = state::with(|r| {
-        r.conn(interp, &sock).map(|c| {
-            let role = if c.server { Role::Server } else { Role::Client };
-            (
-                c.state,
-                role,
-                c.write_opcode,
-                c.shared.clone(),
-                c.id,
-                c.options.max_queued,
-                !c.extensions.is_empty(),
-            )
-        })
-    }) else {
+    // One lookup for all a message needs (this runs once per message).
+    let found = state::with(|r| {
+        let st = r.interps.get(&interp)?;
+        let c = st.conns.get(&*sock)?;
+        let role = if c.server { Role::Server } else { Role::Client };
+        Some((
+            c.state,
+            role,
+            c.write_opcode,
+            c.shared.clone(),
+            c.id,
+            c.options.max_queued,
+            !c.extensions.is_empty(),
+            st.level,
+        ))
+    });
+    let Some((state_now, role, write_opcode, shared, id, max_queued, deflate, level)) = found
+    else {
         return Err(not_a_websocket(interp, &sock));
     };
     if state_now != ConnState::Connected {
@@ -96,29 +100,42 @@ pub fn send(interp: Interp, objv: Args) -> Result<Obj, TclError> {
         });
         return Ok(Obj::from_int(-1));
     }
-    state::with(|r| {
-        if let Some(c) = r.conn(interp, &sock) {
-            c.write_opcode = if fin { -1 } else { msg_opcode };
-        }
-    });
+    let next_opcode = if fin { -1 } else { msg_opcode };
+    if next_opcode != write_opcode {
+        state::with(|r| {
+            if let Some(c) = r.conn(interp, &sock) {
+                c.write_opcode = next_opcode;
+            }
+        });
+    }
     // Built only once the limit let it through.
     if deflate {
         shared.queued.fetch_add(payload.len(), Ordering::AcqRel);
         engine::engine().send_data(id, fin, opcode as u8, payload.into_owned());
     } else {
-        let frame = frames::build(role, fin, opcode as u8, &payload);
         let engine = engine::engine();
         // Written here when nothing is queued for the socket, else queued
-        // for the I/O thread (src/engine/direct.rs).
-        if !engine.write_direct(id, &shared, &frame) {
-            shared.queued.fetch_add(len, Ordering::AcqRel);
-            engine.send(id, frame);
+        // for the I/O thread (src/engine/direct.rs). A server's frame is
+        // not masked: its payload goes out from the Tcl object itself.
+        let server = role == Role::Server;
+        let direct = server && {
+            let (head, n) = frames::server_header(fin, opcode as u8, payload.len());
+            engine.write_direct(id, &shared, &head[..n], &payload)
+        };
+        if !direct {
+            let frame = frames::build(role, fin, opcode as u8, &payload);
+            if server || !engine.write_direct(id, &shared, &frame, &[]) {
+                shared.queued.fetch_add(len, Ordering::AcqRel);
+                engine.send(id, frame);
+            }
         }
     }
-    let kind = if fin { "final fragment" } else { "fragment" };
-    log(interp, Level::DEBUG, || {
-        format!("Sent {len} bytes long frame ({kind}) on {sock}")
-    });
+    if level <= Level::DEBUG {
+        let kind = if fin { "final fragment" } else { "fragment" };
+        log(interp, Level::DEBUG, || {
+            format!("Sent {len} bytes long frame ({kind}) on {sock}")
+        });
+    }
     Ok(Obj::from_int(len as i64))
 }
 

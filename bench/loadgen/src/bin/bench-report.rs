@@ -376,41 +376,60 @@ impl<'a> Report<'a> {
                 ratio(v[1], v[2]),
             );
         };
-        for k in [1, 16] {
-            let case = Case {
-                conns: 50,
-                size: 1024,
+        // The headline cases, on Tcl 8.6 (kinds echo, client) and Tcl 9
+        // (echo9, client9): native measured alongside in each.
+        for (tcl, v) in [("Tcl 8.6", ""), ("Tcl 9", "9")] {
+            let echo = format!("echo{v}");
+            for k in [1, 16] {
+                let case = Case {
+                    conns: 50,
+                    size: 1024,
+                    mode: "binary".into(),
+                    inflight: k,
+                };
+                let cells = self.find_case(&echo, "server", &case);
+                row(
+                    &format!("{tcl}: server echo, 50 conns × 1 KiB binary, {k} in flight (msgs/s)"),
+                    &cells,
+                    "msgs_s",
+                    &fmt_rate,
+                );
+                if k == 1 {
+                    row(
+                        &format!("{tcl}: the same, p50 round trip"),
+                        &cells,
+                        "p50_us",
+                        &fmt_us,
+                    );
+                }
+            }
+            let big = Case {
+                conns: 1,
+                size: 1 << 20,
                 mode: "binary".into(),
-                inflight: k,
+                inflight: 1,
             };
-            let cells = self.find_case("echo", "server", &case);
+            let cells = self.find_case(&echo, "server", &big);
             row(
-                &format!("server echo, 50 conns × 1 KiB binary, {k} in flight (msgs/s)"),
+                &format!("{tcl}: server echo, 1 conn × 1 MiB binary, 1 in flight (MiB/s)"),
                 &cells,
-                "msgs_s",
-                &fmt_rate,
+                "mib_s",
+                &|v| format!("{v:.1}"),
             );
-        }
-        let big = Case {
-            conns: 1,
-            size: 1 << 20,
-            mode: "binary".into(),
-            inflight: 1,
-        };
-        let cells = self.find_case("echo", "server", &big);
-        row(
-            "server echo, 1 conn × 1 MiB binary, 1 in flight (MiB/s)",
-            &cells,
-            "mib_s",
-            &|v| format!("{v:.1}"),
-        );
-        for (case, cells) in self.table("client", "client") {
-            row(
-                &format!("client, {} (msgs/s)", case.label()),
-                &cells,
-                "msgs_s",
-                &fmt_rate,
-            );
+            for (case, cells) in self.table(&format!("client{v}"), "client") {
+                if v.is_empty() && case.size != 1024 {
+                    continue; // the other sizes: in the client table below
+                }
+                row(
+                    &format!(
+                        "{tcl}: client, {} (msgs/s; native: a Rust client)",
+                        case.label()
+                    ),
+                    &cells,
+                    "msgs_s",
+                    &fmt_rate,
+                );
+            }
         }
         let idle = SERVERS.map(|sv| self.single("idle", sv, None));
         let held: Vec<String> = idle
@@ -448,6 +467,40 @@ impl<'a> Report<'a> {
             s.push('\n');
             s.extend(notes);
         }
+        s
+    }
+
+    /// The native server under the generator with more threads: the
+    /// figures must not rise, else the generator set the pace.
+    fn loadcheck(&self) -> String {
+        let recs: Vec<&Rec> = self.of_kind("loadcheck").collect();
+        if recs.is_empty() {
+            return String::new();
+        }
+        let mut s = String::from(
+            "## Is the load generator the bottleneck?\n\nThe native server measured again with \
+             the generator given more threads (`--threads`; the cases above use the first \
+             figure). If the native figure rose with more threads, the generator, not the \
+             server, would set the pace of every case.\n\n\
+             | case | generator threads | native msgs/s | p50 | ÷ first |\n|---|---:|---:|---:|---:|\n",
+        );
+        let mut first: HashMap<Case, f64> = HashMap::new();
+        for r in recs {
+            let Some(case) = Case::of(r) else { continue };
+            let c = cell(Some(r));
+            let v = c.get("msgs_s");
+            let base = *first.entry(case.clone()).or_insert(v.unwrap_or(0.0));
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} |",
+                case.label(),
+                r.get("threads").map(String::as_str).unwrap_or("?"),
+                c.show("msgs_s", fmt_rate),
+                c.show("p50_us", fmt_us),
+                ratio(v, Some(base)),
+            );
+        }
+        s.push('\n');
         s
     }
 
@@ -491,7 +544,9 @@ impl<'a> Report<'a> {
              `bench/native` (Rust, tungstenite, a thread per connection: the practical limit \
              here), **ours** is `bench/echo_server.tcl` on tclsh with this package, **reference** \
              is the same script with tcllib's pure-Tcl websocket 1.6. The load comes from \
-             `bench/loadgen` (tungstenite + mio, on the same 2 cores, over loopback). msgs/s \
+             `bench/loadgen` (tungstenite + mio, its connections spread over several threads, on \
+             the same 2 cores, over loopback; see the generator check below). The Tcl 9 rows \
+             run the same scripts on tclsh9.0 with this package built against Tcl 9. msgs/s \
              counts echoes received in the measured window; MiB/s is echoed payload (one \
              direction); latency is the round trip of each message as the client sees it, \
              including its wait behind the other messages in flight.\n"
@@ -516,6 +571,7 @@ impl<'a> Report<'a> {
             let _ = writeln!(s, "![benchmark chart]({name})\n");
         }
         let _ = writeln!(s, "## Summary\n\n{summary}");
+        s.push_str(&self.loadcheck());
 
         let _ = writeln!(s, "## Server echo: throughput\n");
         let _ = writeln!(

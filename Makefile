@@ -51,9 +51,11 @@ all: build
 # tls::socket -server, as tcllib users do).  tcl-thread: the Thread package
 # for Tcl 8.6 (tests/threads.test; Tcl 9's comes with ../shared/tools/tcl9.sh).
 # man-db: tests/install-check.sh renders the man page and finds it with man -w.
+# tk8.6 and xvfb: tests/tkwait.test runs handlers that tkwait, in a tclsh
+# child with Tk on a private Xvfb.
 deps:
 	@missing=""; \
-	for p in libclang-dev tcl-dev tcl8.6-dev openssl nginx chromium tcl-tls tcl-thread man-db; do \
+	for p in libclang-dev tcl-dev tcl8.6-dev openssl nginx chromium tcl-tls tcl-thread man-db tk8.6 xvfb; do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -135,9 +137,10 @@ FUZZ_SECONDS ?= 60
 fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) cargo test --release -p tcl-websocket --lib fuzz_for_duration -- --nocapture
 
+# cargo fmt --check and clippy -D warnings over the workspace, all targets
+# and features (the first stage of make test); src/tcl imports one way.
 lint:
-	cargo fmt --all -- --check
-	cargo clippy --all-targets -- -D warnings
+	bash tests/lint.sh
 	bash tools/check-imports.sh src/tcl
 
 clean:

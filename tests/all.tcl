@@ -56,10 +56,10 @@ set ::allowedskips {
     ipv6 procfd proxyauth clientProto
 }
 # Tcl 9 has no tls package to install (tls_server.test's tlspkg,
-# examples.test's exampletls), and valgrind cannot follow the unpacked
-# Tcl 9's own loader.
+# examples.test's exampletls) and no Tk (tkwait.test's tk), and valgrind
+# cannot follow the unpacked Tcl 9's own loader.
 if {[package vsatisfies [info tclversion] 9-]} {
-    lappend ::allowedskips tlspkg exampletls valgrind
+    lappend ::allowedskips tlspkg exampletls tk valgrind
 }
 array set ::skipsby {}
 set ::badskips {}

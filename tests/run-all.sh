@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the project, as `make test` runs it (after building the
 # package for Tcl 8.6 into build/lib and for Tcl 9 into build/tcl9/lib):
+#   lint. cargo fmt --check (rustfmt.toml) and clippy -D warnings over the
+#      workspace, all targets and features (tests/lint.sh)
 #   0. make install/uninstall (8.6 and 9) over tcllib's websocket, at the
 #      real paths in a throwaway mount namespace; the man page
 #   1. Rust unit and property tests (protocol core, engine pieces)
@@ -60,6 +62,7 @@ stage() {
   echo "--- $name: $p passed, $f failed, $sk skipped (exit $rc)"
 }
 
+stage lint bash tests/lint.sh
 stage install bash tests/install-check.sh
 stage rust cargo test --release -p tcl-websocket -p tcl-sys
 stage tcl86 env TCLLIBPATH="$root/build/lib" tclsh tests/all.tcl -constraints "rfc ours"

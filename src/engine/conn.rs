@@ -110,6 +110,9 @@ impl Conn {
         out: VecDeque<Vec<u8>>,
         now: Instant,
     ) -> Conn {
+        log::debug!(conn = id.0; "connection accepted by the I/O thread ({} side{})",
+            if reg.role == Role::Server { "server" } else { "client" },
+            if reg.deflate.is_some() { ", permessage-deflate" } else { "" });
         let limits = limits(&reg.options);
         let mut reader = MessageReader::new(reg.role, limits).recycling(super::pool::take);
         if let Some(a) = &reg.deflate {
@@ -215,6 +218,9 @@ impl Conn {
                 return false;
             }
             if self.shared.pending() > self.opts.max_queued {
+                if !self.write_blocked {
+                    log::debug!(conn = self.id.0; "more than -maxqueued {} bytes wait to be written: reading stops until the peer reads", self.opts.max_queued);
+                }
                 self.write_blocked = true;
                 return false;
             }
@@ -238,7 +244,8 @@ impl Conn {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
+                Err(e) => {
+                    log_io_error(self.id, "reading", &e);
                     self.on_eof(now);
                     return false;
                 }
@@ -270,6 +277,11 @@ impl Conn {
                     } else {
                         close::default_reason(e.code)
                     };
+                    if e.code == 1009 {
+                        log::warn!(conn = self.id.0; "limit hit (-maxmessage {}): {}; closing with 1009", self.opts.max_message, e.why);
+                    } else {
+                        log::warn!(conn = self.id.0; "protocol error: {}; closing with {} ({reason})", e.why, e.code);
+                    }
                     self.fail(e.code, reason, now);
                 }
                 State::CloseSent { .. } => self.state = State::Dead,
@@ -321,6 +333,7 @@ impl Conn {
 
     /// Tells Tcl the connection ends, and waits for it to let go.
     fn end(&mut self, code: u16, reason: String, now: Instant, drain: bool) {
+        log::debug!(conn = self.id.0; "connection ended with close code {code} ({reason})");
         // 1006 means "no close frame": it never goes on the wire.
         self.ending_close = (code != 1006).then(|| close::encode_payload(code, &reason));
         self.event(Event::Closed {
@@ -416,6 +429,9 @@ impl Conn {
         let inbox = self.shared.inbox.fetch_add(weight, Ordering::AcqRel) + weight;
         self.mailbox.push_all(self.events.drain(..));
         if inbox > INBOX_HIGH_WATER {
+            if !self.paused {
+                log::debug!(conn = self.id.0; "{inbox} bytes of events wait for Tcl: reading pauses until the handler catches up");
+            }
             self.paused = true;
         }
     }
@@ -466,6 +482,9 @@ impl Conn {
         if self.state != State::Open {
             return;
         }
+        if let [hi, lo, ..] = payload[..] {
+            log::debug!(conn = self.id.0; "closing with code {} (the script's close)", u16::from_be_bytes([hi, lo]));
+        }
         self.queue_frame(true, OP_CLOSE, &payload);
         let deadline = now + self.opts.close_timeout;
         self.state = State::CloseSent { deadline };
@@ -510,6 +529,7 @@ impl Conn {
             _ => {}
         }
         if self.pong_due.is_some_and(|due| due <= now) && self.state == State::Open {
+            log::warn!(conn = self.id.0; "limit hit (-deadtimeout): no pong since the keepalive ping; the peer counts as gone (1006)");
             // No pong since our ping: the peer (or the path) is gone.
             self.end(1006, close::default_reason(1006), now, false);
             return;
@@ -598,7 +618,8 @@ impl Conn {
                 Ok(written) => self.advance(written),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
+                Err(e) => {
+                    log_io_error(self.id, "writing", &e);
                     self.lost();
                     return;
                 }
@@ -609,7 +630,8 @@ impl Conn {
             match self.stream.flush_pending() {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(_) => {
+                Err(e) => {
+                    log_io_error(self.id, "writing", &e);
                     self.lost();
                     return;
                 }
@@ -652,6 +674,7 @@ impl Conn {
     /// A write failed: the peer is gone.
     fn lost(&mut self) {
         if self.state == State::Open {
+            log::debug!(conn = self.id.0; "connection ended with close code 1001 (writing failed)");
             self.event(Event::Closed {
                 code: Some(1001),
                 reason: close::default_reason(1001),
@@ -700,6 +723,17 @@ impl Conn {
             last.push((self.id, Event::Finished));
             self.mailbox.push_all(last);
         }
+    }
+}
+
+/// A read or write failed: a TLS failure is a warning, a peer that
+/// vanished only news for debugging.
+fn log_io_error(id: ConnId, doing: &str, e: &io::Error) {
+    match super::transport::tls_error(e) {
+        Some(t) => {
+            log::warn!(conn = id.0; "TLS failure while {doing}: {}", super::tls::describe(t))
+        }
+        None => log::debug!(conn = id.0; "{doing} failed: {e}"),
     }
 }
 

@@ -363,6 +363,15 @@ impl Connecting {
         match step {
             Step::Wait => None,
             Step::Fail(why) => {
+                match &why {
+                    ConnectFailure::Tls(t) => {
+                        log::info!(conn = id.0; "opening handshake: TLS failure: {t}")
+                    }
+                    ConnectFailure::Invalid(t) => {
+                        log::info!(conn = id.0; "opening handshake failed: {t}")
+                    }
+                    other => log::debug!(conn = id.0; "opening failed: {other:?}"),
+                }
                 let mut p = self.map.remove(&id)?;
                 p.drop_stream(registry);
                 p.req.mailbox.push_all([(id, Event::ConnectFailed(why))]);

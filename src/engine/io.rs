@@ -80,6 +80,7 @@ pub(super) fn run(poll: Poll) {
             if e.kind() == io::ErrorKind::Interrupted {
                 continue;
             }
+            log::error!("I/O thread: poll failed: {e}");
             panic!("websocket I/O poll failed: {e}");
         }
         let now = Instant::now();
@@ -280,7 +281,10 @@ impl Loop {
         let (transport, out) = match stream {
             Stream::Tcp(s) => match Conn::transport(s, tls) {
                 Ok(t) => (t, VecDeque::new()),
-                Err(_) => return,
+                Err(e) => {
+                    log::warn!(conn = id.0; "I/O thread cannot take the socket: {e}");
+                    return;
+                }
             },
             Stream::Bridge => (Transport::bridge(shared.clone()), VecDeque::new()),
             Stream::Adopt(old) => match self.conns.remove(&old) {
@@ -316,6 +320,7 @@ impl Loop {
             )
             .is_err()
         {
+            log::warn!(conn = id.0; "I/O thread cannot poll the socket: connection dropped");
             conn.finish();
             return;
         }

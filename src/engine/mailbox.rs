@@ -36,6 +36,9 @@ pub enum Event {
     /// The I/O thread failed (the reason): every connection of the thread
     /// has ended. Sent once per thread, with connection id 0.
     EngineFailed(String),
+    /// A diagnostic of the engine (`log` crate) for the owning thread's
+    /// `::websocket::Log` (src/tcl/log.rs); connection id 0 for none.
+    Log(log::Level, String),
 }
 
 impl Event {
@@ -49,7 +52,8 @@ impl Event {
             | Event::Output(_)
             | Event::ReadMore
             | Event::Finished
-            | Event::EngineFailed(_) => 0,
+            | Event::EngineFailed(_)
+            | Event::Log(..) => 0,
         }
     }
 }
@@ -151,6 +155,11 @@ impl Mailbox {
             inner.scheduled = true;
         }
         (ev, rearm)
+    }
+
+    /// Whether the owner still drains it (not closed at thread exit).
+    pub fn is_alive(&self) -> bool {
+        self.inner.lock().unwrap().alive
     }
 
     /// The owner will not drain any more (thread exit): drop what is queued

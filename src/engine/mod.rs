@@ -191,6 +191,7 @@ fn supervise(poll: Poll) {
         .cloned()
         .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_else(|| "unknown error".into());
+    log::error!("I/O thread failed (panic caught by its supervisor): {why}; every connection ends with 1011");
     engine().fail(format!("WebSocket I/O thread failed: {why}"));
 }
 

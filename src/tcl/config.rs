@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::error::TclError;
 use super::ffi::{Args, Interp, Obj};
 use super::level::Level;
-use super::log::not_a_websocket;
+use super::log::{self, not_a_websocket};
 use super::state;
 use crate::engine::{self, ConnId, Options};
 
@@ -226,7 +226,9 @@ pub fn loglevel(interp: Interp, objv: Args) -> Result<Obj, TclError> {
                 .map(|r| r.to_string_lossy() == "1")
                 .unwrap_or(false);
             if ok {
+                let old = state::log_level(interp);
                 state::with(|r| r.interp(interp).level = level);
+                log::level_changed(old, level);
             }
         }
     }

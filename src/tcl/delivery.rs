@@ -19,7 +19,7 @@ use super::disconnect::closed;
 use super::ffi::events::{EventSource, ThreadId};
 use super::ffi::{Interp, Obj};
 use super::handler::run_handler;
-use super::{bridge, open_outcome, state, teardown};
+use super::{bridge, log, open_outcome, state, teardown};
 use crate::engine::{self, options::INBOX_HIGH_WATER, ConnId, Event, Mailbox, Notify};
 
 /// Events handled per Tcl event at most, so timers and other channels get
@@ -84,6 +84,9 @@ impl EventSource for Delivery {
 fn route(id: ConnId, ev: Event) {
     if let Event::EngineFailed(why) = ev {
         return end_all(&why);
+    }
+    if let Event::Log(level, text) = ev {
+        return log::deliver(id, level, text);
     }
     if matches!(ev, Event::Output(_) | Event::ReadMore | Event::Finished) {
         // A bridged channel's I/O, which outlives the handler's part.
@@ -190,5 +193,7 @@ fn state_change(interp: Interp, sock: &str, ev: Event) {
         // reaches here (see `route`).
         Event::Text(_) | Event::Binary(_) | Event::Ping(_) | Event::Pong(_) => {}
         Event::Output(_) | Event::ReadMore | Event::Finished | Event::EngineFailed(_) => {}
+        // Records go to the log in `route`.
+        Event::Log(..) => {}
     }
 }

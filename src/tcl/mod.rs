@@ -100,7 +100,9 @@ fn init(interp: Interp) -> Result<(), TclError> {
     });
     if fresh {
         teardown::watch_interp(interp);
+        log::level_added(level::Level::ERROR);
     }
+    log::install_logger();
     for &(name, cmd, needs_engine) in COMMANDS {
         let run = move |interp: Interp, args: Args| {
             if needs_engine {

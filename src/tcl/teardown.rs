@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::bridge;
 use super::ffi::events::{self, Hook, InterpHook};
 use super::ffi::{Channel, ChannelCallback, Interp};
-use super::log::{log, Level};
+use super::log::{self, log, Level};
 use super::state;
 use crate::engine::{self, ConnId};
 
@@ -112,6 +112,7 @@ fn forget_interp(interp: Interp) {
     }
     let gone = state::with(|r| {
         let st = r.interps.remove(&interp)?;
+        log::level_removed(st.level);
         for c in st.conns.values() {
             r.by_id.remove(&c.id);
         }
@@ -136,6 +137,9 @@ impl Hook for ThreadExit {
     fn run() {
         if let Some(reg) = state::take() {
             reg.mailbox.close();
+            for st in reg.interps.values() {
+                log::level_removed(st.level);
+            }
             for id in reg.by_id.keys() {
                 engine::engine().abort(*id);
             }

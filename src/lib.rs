@@ -6,6 +6,8 @@
 //! - [`engine`]: the background I/O thread (mio) serving every connection.
 //! - `tcl`: the commands, and event delivery into Tcl's event loop.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+
 pub mod engine;
 pub mod protocol;
 mod tcl;

@@ -34,8 +34,8 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::channel::{Channel, ReadEnd, Watch};
-use super::ffi::Interp;
+use super::error::TclError;
+use super::ffi::{Channel, ChannelCallback, Interp, ReadEnd, Watch};
 use super::log::{log, Level};
 use crate::engine::options::INBOX_HIGH_WATER;
 use crate::engine::{self, ConnId, Event, Shared, BRIDGE_IN_HIGH_WATER};
@@ -105,7 +105,8 @@ pub struct Prepared {
 
 /// Puts the channel in non-blocking binary mode, starts writing what the
 /// script left in its buffers, and reads what it already has.
-pub fn prepare(interp: Interp, chan: Channel) -> Result<Prepared, String> {
+/// Err: the reason, in words.
+pub fn prepare(interp: Interp, chan: Channel) -> Result<Prepared, TclError> {
     let translation = chan.option("-translation").map(|o| o.to_string_lossy());
     // As for a plain socket (see `Channel::take_over`): only "auto" input
     // translation can leave a pending "drop the next LF".
@@ -114,9 +115,8 @@ pub fn prepare(interp: Interp, chan: Channel) -> Result<Prepared, String> {
         .and_then(|t| t.split_whitespace().next());
     let may_skip_lf = input == Some("auto") && chan.input_buffered() == 0;
     for (option, value) in [("-blocking", "0"), ("-translation", "binary")] {
-        if !chan.set_option(interp, option, value) {
-            return Err(interp.result().to_string_lossy());
-        }
+        chan.set_option(interp, option, value)
+            .map_err(|e| TclError::reason(e.msg))?;
     }
     let mut initial = Vec::new();
     // More than the budget waits in the channel for the readable handler.
@@ -155,7 +155,7 @@ pub fn start(interp: Interp, chan: Channel, id: ConnId, shared: Arc<Shared>, p: 
             },
         )
     });
-    chan.watch_bridge_close(id, true);
+    chan.watch_close::<ChannelClosed>(id, true);
     if p.eof {
         engine::engine().bridge_input(id, Vec::new(), true);
     }
@@ -178,15 +178,53 @@ pub fn update(id: ConnId) {
         return;
     };
     if want.0 != had.0 {
-        chan.watch(Watch::Readable, id, want.0);
+        watch(chan, Watch::Readable, id, want.0);
     }
     if want.1 != had.1 {
-        chan.watch(Watch::Writable, id, want.1);
+        watch(chan, Watch::Writable, id, want.1);
+    }
+}
+
+/// Installs or removes one of our handlers on a bridged channel.
+fn watch(chan: Channel, which: Watch, id: ConnId, on: bool) {
+    match which {
+        Watch::Readable => chan.watch::<ChannelReadable>(which, id, on),
+        Watch::Writable => chan.watch::<ChannelWritable>(which, id, on),
+    }
+}
+
+/// The readable handler of a bridged channel.
+struct ChannelReadable;
+
+impl ChannelCallback for ChannelReadable {
+    const WHAT: &'static str = "channel handler";
+    fn call(id: ConnId) {
+        readable(id)
+    }
+}
+
+/// The writable handler of a bridged channel.
+struct ChannelWritable;
+
+impl ChannelCallback for ChannelWritable {
+    const WHAT: &'static str = "channel handler";
+    fn call(id: ConnId) {
+        writable(id)
+    }
+}
+
+/// The close handler of a bridged channel.
+struct ChannelClosed;
+
+impl ChannelCallback for ChannelClosed {
+    const WHAT: &'static str = "close handler";
+    fn call(id: ConnId) {
+        closed(id)
     }
 }
 
 /// The readable handler: forwards what the channel has.
-pub fn readable(id: ConnId) {
+fn readable(id: ConnId) {
     let Some((chan, interp)) = with(id, |r| (r.chan, r.interp)) else {
         return;
     };
@@ -219,7 +257,7 @@ pub fn readable(id: ConnId) {
 }
 
 /// The writable handler: the background flush made progress.
-pub fn writable(id: ConnId) {
+fn writable(id: ConnId) {
     account(id);
     update(id);
 }
@@ -314,25 +352,25 @@ fn maybe_close(id: ConnId) {
 /// Removes every handler of ours from a channel that stays open.
 fn unwatch(id: ConnId, r: &Record) {
     if r.reading {
-        r.chan.watch(Watch::Readable, id, false);
+        watch(r.chan, Watch::Readable, id, false);
     }
     if r.writing {
-        r.chan.watch(Watch::Writable, id, false);
+        watch(r.chan, Watch::Writable, id, false);
     }
-    r.chan.watch_bridge_close(id, false);
+    r.chan.watch_close::<ChannelClosed>(id, false);
 }
 
 /// The channel was closed (by the script, or with its interpreter or
 /// thread): the engine drops the connection at once.
-pub fn closed(id: ConnId) {
+fn closed(id: ConnId) {
     let gone = take(|k, _| k == id);
     for (id, r) in gone {
         // The channel is still whole while its close handlers run.
         if r.reading {
-            r.chan.watch(Watch::Readable, id, false);
+            watch(r.chan, Watch::Readable, id, false);
         }
         if r.writing {
-            r.chan.watch(Watch::Writable, id, false);
+            watch(r.chan, Watch::Writable, id, false);
         }
         if !r.finished {
             engine::engine().abort(id);

@@ -17,34 +17,27 @@
 //! - a 101 answer that breaks RFC 6455 4.1 (accept key, Upgrade and
 //!   Connection headers, subprotocol or extensions not offered): `error`
 //!   with the reason, then `disconnect`.
+//!
+//! The verdict's handler calls are in open_outcome.rs.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
-use std::ffi::c_int;
 use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-use tcl_sys::{tcl, Tcl_Obj};
 
-use super::channel::Channel;
-use super::client_extra::{self, Extras};
-use super::commands::{disconnect, push};
-use super::ffi::{Interp, Obj, TCL_ERROR, TCL_OK};
+use super::client_options::{self, Extras};
+use super::config::set_option;
+use super::error::TclError;
+use super::ffi::{os, Args, Interp, Obj};
 use super::log::{log, Level};
 use super::state::{self, Conn, ConnState};
-use super::ws_channel::{self, ChannelInfo, End};
-use crate::engine::connect::{ConnectFailure, ConnectRequest, Connected};
-use crate::engine::{self, frames, ConnId, Event};
+use super::teardown;
+use super::ws_channel::{self, ChannelInfo};
+use crate::engine::connect::ConnectRequest;
+use crate::engine::{self, frames};
 use crate::protocol::client_handshake::{self as hs, Request};
-
-type Args<'a> = &'a [*mut Tcl_Obj];
-
-thread_local! {
-    /// Client connections still opening, for their URL and channel data.
-    static OPENING: RefCell<HashMap<ConnId, Rc<ChannelInfo>>> = RefCell::new(HashMap::new());
-}
 
 /// Option names tcllib's `open` lets through (`string match -nocase` on
 /// the name without its leading dashes).
@@ -76,10 +69,6 @@ const GETURL: [&str; 19] = [
     "validate",
 ];
 
-fn arg(objv: Args, i: usize) -> Obj {
-    Obj::from_ptr(objv[i])
-}
-
 /// Runs a Tcl check on a value: `apply {v {expr ...}} $v` is true.
 fn tcl_check(interp: Interp, lambda: &str, v: &Obj) -> bool {
     let r = interp.eval_global(&[Obj::from_str("::apply"), Obj::from_str(lambda), v.clone()]);
@@ -110,9 +99,16 @@ const DEFLATE_OPTS: [&str; 5] = [
     "-deflatetakeover",
 ];
 
-/// tcllib's option loop, then geturl's checks of what it is passed. Errors
-/// are left in the interpreter.
-fn parse_options(interp: Interp, url: &str, rest: Args) -> Result<Opts, c_int> {
+/// "Error while opening WebSocket connection to URL: why".
+fn open_error(url: &str, why: &str, code: &[&str]) -> TclError {
+    TclError::ws(
+        format!("Error while opening WebSocket connection to {url}: {why}"),
+        code,
+    )
+}
+
+/// tcllib's option loop, then geturl's checks of what it is passed.
+fn parse_options(interp: Interp, url: &str, rest: Args) -> Result<Opts, TclError> {
     let mut opts = Opts {
         headers: Vec::new(),
         protocols: Vec::new(),
@@ -125,33 +121,29 @@ fn parse_options(interp: Interp, url: &str, rest: Args) -> Result<Opts, c_int> {
     let mut protos = Obj::from_str("");
     let mut geturl: Vec<(Obj, Obj)> = Vec::new();
     for kv in rest.chunks(2) {
-        let k = arg(kv, 0);
-        let v = if kv.len() > 1 {
-            arg(kv, 1)
-        } else {
-            Obj::from_str("")
-        };
+        let k = kv.get(0);
+        let v = kv.get_or(1, "");
         let ks = k.to_string_lossy();
         let lower = format!("-{}", ks.trim_start_matches('-').to_ascii_lowercase());
         if let Some(name) = DEFLATE_OPTS.iter().find(|o| **o == lower) {
             let mut scratch = crate::engine::Options::server_default();
-            super::commands::set_option(interp, name, &v, &mut scratch)?;
+            set_option(interp, name, &v, &mut scratch)?;
             opts.deflate.push((name, v));
             continue;
         }
         // Ours first: tcllib's filter would refuse them.
-        if let Some(which) = client_extra::ours(&ks) {
-            if let Err(msg) = opts.extras.set(interp, which, &ks, &v) {
-                return Err(interp.error(
-                    &format!("Error while opening WebSocket connection to {url}: {msg}"),
-                    &[],
-                ));
+        if let Some(which) = client_options::ours(&ks) {
+            if let Err(e) = opts.extras.set(interp, which, &ks, &v) {
+                return Err(open_error(url, &e.msg, &[]));
             }
             continue;
         }
         let name = ks.trim_start_matches('-').to_lowercase();
         if !ALLOWED.iter().any(|p| name.starts_with(p)) {
-            return Err(interp.error(&format!("{ks} is not a recognised option"), &[]));
+            return Err(TclError::ws(
+                format!("{ks} is not a recognised option"),
+                &[],
+            ));
         }
         if name.starts_with("he") {
             // `array set HDR $v`: its error as is for an odd list.
@@ -163,9 +155,9 @@ fn parse_options(interp: Interp, url: &str, rest: Args) -> Result<Opts, c_int> {
                 ])
                 .is_err()
             {
-                return Err(TCL_ERROR);
+                return Err(interp.error_left());
             }
-            let items = v.elements(interp).map_err(|_| TCL_ERROR)?;
+            let items = v.elements(interp)?;
             for pair in items.chunks(2) {
                 opts.headers
                     .push((pair[0].to_string_lossy(), pair[1].to_string_lossy()));
@@ -182,17 +174,11 @@ fn parse_options(interp: Interp, url: &str, rest: Args) -> Result<Opts, c_int> {
     }
     // `join $protos ", "`
     opts.protocols = protos
-        .elements(interp)
-        .map_err(|_| TCL_ERROR)?
+        .elements(interp)?
         .iter()
         .map(Obj::to_string_lossy)
         .collect();
-    let fail = |interp: Interp, msg: String| {
-        Err(interp.error(
-            &format!("Error while opening WebSocket connection to {url}: {msg}"),
-            &[],
-        ))
-    };
+    let fail = |_: Interp, msg: String| Err(open_error(url, &msg, &[]));
     // http::geturl's own option checks. Of its options, only -myaddr and
     // -strict mean something here; -binary, -blocksize, -channel,
     // -keepalive, -method, -progress, -query, -queryblocksize,
@@ -235,56 +221,33 @@ fn parse_options(interp: Interp, url: &str, rest: Args) -> Result<Opts, c_int> {
     Ok(opts)
 }
 
-pub fn open(interp: Interp, objv: Args) -> c_int {
+/// `websocket::open url handler ?options?`: starts a client WebSocket
+/// and returns its channel name at once.
+pub fn open(interp: Interp, objv: Args) -> Result<Obj, TclError> {
     if objv.len() < 3 {
-        return interp.wrong_args(objv, 1, "url handler ?arg ...?");
+        return Err(interp.wrong_args(objv, "url handler ?arg ...?"));
     }
     // A safe interpreter has no `socket` (tcllib's open fails there too):
     // it must not reach the network through us.
-    // SAFETY: live interpreter.
-    if unsafe { tcl!(tcl_IsSafe(interp.0)) } != 0 {
-        return interp.error(
+    if interp.is_safe() {
+        return Err(TclError::ws(
             "websocket::open is not available in a safe interpreter",
             &["SAFE"],
-        );
+        ));
     }
-    let url = arg(objv, 1).to_string_lossy();
-    let handler = arg(objv, 2);
-    let opts = match parse_options(interp, &url, &objv[3..]) {
-        Ok(o) => o,
-        Err(rc) => return rc,
-    };
-    let target = match hs::parse_url(&url, opts.strict) {
-        Ok(t) => t,
-        Err(e) => {
-            return interp.error(
-                &format!("Error while opening WebSocket connection to {url}: {}", e.0),
-                &[],
-            )
-        }
-    };
+    let url = objv.get(1).to_string_lossy();
+    let handler = objv.get(2);
+    let opts = parse_options(interp, &url, objv.from(3))?;
+    let target = hs::parse_url(&url, opts.strict).map_err(|e| open_error(&url, &e.0, &[]))?;
     let tls = if target.secure {
-        match client_extra::tls_target(&opts.extras, &target.host) {
-            Ok(t) => Some(t),
-            Err(msg) => {
-                return interp.error(
-                    &format!("Error while opening WebSocket connection to {url}: {msg}"),
-                    &["TLS"],
-                )
-            }
-        }
+        let t = client_options::tls_target(&opts.extras, &target.host)
+            .map_err(|e| open_error(&url, &e.msg, &["TLS"]))?;
+        Some(t)
     } else {
         None
     };
-    let proxy = match client_extra::proxy_for(interp, &opts.extras, &target.host) {
-        Ok(p) => p,
-        Err(msg) => {
-            return interp.error(
-                &format!("Error while opening WebSocket connection to {url}: {msg}"),
-                &[],
-            )
-        }
-    };
+    let proxy = client_options::proxy_for(interp, &opts.extras, &target.host)
+        .map_err(|e| open_error(&url, &e.msg, &[]))?;
     if tls.is_some() && opts.extras.tls.insecure {
         log(interp, Level::WARN, || {
             format!("-insecure: the certificate of {url} will not be verified")
@@ -299,13 +262,8 @@ pub fn open(interp: Interp, objv: Args) -> c_int {
         .and_then(|a| a.parse::<IpAddr>().ok())
     {
         if let Err(e) = try_bind(ip) {
-            return interp.error(
-                &format!(
-                    "Error while opening WebSocket connection to {url}: couldn't open socket: {}",
-                    posix_message(&e)
-                ),
-                &[],
-            );
+            let why = format!("couldn't open socket: {}", posix_message(&e));
+            return Err(open_error(&url, &why, &[]));
         }
     }
     let key = hs::make_key(frames::random_bytes::<16>());
@@ -314,7 +272,7 @@ pub fn open(interp: Interp, objv: Args) -> c_int {
     options.keepalive = Duration::ZERO; // clients do not ping unless asked
     for (name, v) in &opts.deflate {
         // Checked while parsing: cannot fail here.
-        let _ = super::commands::set_option(interp, name, v, &mut options);
+        let _ = set_option(interp, name, v, &mut options);
     }
     let request = Request {
         target: target.target.clone(),
@@ -334,7 +292,7 @@ pub fn open(interp: Interp, objv: Args) -> c_int {
         timeout: opts.timeout,
         mailbox,
         options: options.clone(),
-        reverse: Some(super::netdb::reverse_lookup),
+        reverse: Some(os::reverse_lookup),
         tls,
         proxy,
     });
@@ -343,21 +301,17 @@ pub fn open(interp: Interp, objv: Args) -> c_int {
         url: url.clone(),
         ends: RefCell::new(None),
     });
-    let name = ws_channel::create(interp, info.clone());
-    let Some(chan) = Channel::lookup(interp, &name) else {
-        engine::engine().abort(id);
-        return TCL_ERROR;
-    };
-    chan.watch_close(id);
+    let (chan, name) = ws_channel::create(interp, info.clone());
+    teardown::watch_script_close(chan, id);
     let sock = name.to_string_lossy();
     let old = state::with(|r| r.remove_conn(interp, &sock));
     if let Some(old) = old {
         if let Some(ch) = old.channel {
-            ch.unwatch_close(old.id);
+            teardown::unwatch_script_close(ch, old.id);
         }
         engine::engine().abort(old.id);
     }
-    OPENING.with(|m| m.borrow_mut().insert(id, info));
+    ws_channel::remember_opening(id, info);
     let conn = Conn {
         id,
         name: name.clone(),
@@ -382,8 +336,7 @@ pub fn open(interp: Interp, objv: Args) -> c_int {
     log(interp, Level::DEBUG, || {
         format!("Opening WebSocket connection to {url} as {sock}")
     });
-    interp.set_result(name);
-    TCL_OK
+    Ok(name)
 }
 
 /// Binds a throw-away TCP socket to `ip`.
@@ -405,107 +358,4 @@ fn posix_message(e: &std::io::Error) -> String {
         Some(f) => f.to_lowercase().chain(c).collect(),
         None => String::new(),
     }
-}
-
-/// The channel of a client WebSocket was closed: forget its opening data.
-pub fn forget(id: ConnId) {
-    let _ = OPENING.try_with(|m| m.borrow_mut().remove(&id));
-}
-
-fn end(addr: std::net::SocketAddr, host: &str) -> End {
-    End::new(addr, Some(host.to_owned()))
-}
-
-/// The engine's verdict on a connection being opened.
-pub fn deliver(interp: Interp, sock: &str, ev: Event) {
-    let Some(id) = state::with(|r| r.conn(interp, sock).map(|c| c.id)) else {
-        return;
-    };
-    let Some(info) = OPENING.with(|m| m.borrow_mut().remove(&id)) else {
-        return;
-    };
-    let url = info.url.clone();
-    match ev {
-        Event::Connected(c) => connected(interp, sock, &info, *c),
-        Event::ConnectFailed(why) => {
-            let error = |code: &str| {
-                Obj::from_str(&format!(
-                    "HTTP error code {code} when establishing WebSocket connection with {url}"
-                ))
-            };
-            match why {
-                ConnectFailure::Status(code) => push(interp, sock, "error", error(&code)),
-                ConnectFailure::Io(why) => {
-                    log(interp, Level::NOTICE, || {
-                        format!("Cannot connect to {url}: {why}")
-                    });
-                    push(interp, sock, "error", error(""));
-                }
-                ConnectFailure::Timeout => {
-                    push(
-                        interp,
-                        sock,
-                        "timeout",
-                        Obj::from_str(&format!("Timeout when connecting to {url}")),
-                    );
-                    push(interp, sock, "error", error(""));
-                    disconnect(interp, sock);
-                }
-                ConnectFailure::Tls(why) => {
-                    // As a failed connection (tcllib with tls::socket says
-                    // "HTTP error code " and keeps the socket), with the
-                    // reason.
-                    log(interp, Level::ERROR, || {
-                        format!("TLS failure with {url}: {why}")
-                    });
-                    let msg = format!(
-                        "TLS error when establishing WebSocket connection with {url}: {why}"
-                    );
-                    push(interp, sock, "error", Obj::from_str(&msg));
-                }
-                ConnectFailure::ProxyRefused { code, status_line } => {
-                    // http 2.10 presents the proxy's answer as the server's.
-                    log(interp, Level::NOTICE, || {
-                        format!("The proxy refused the tunnel to {url}: {status_line}")
-                    });
-                    push(interp, sock, "error", error(&code));
-                }
-                ConnectFailure::Invalid(why) => {
-                    log(interp, Level::ERROR, || {
-                        format!("Security handshake failed with {url}: {why}")
-                    });
-                    let msg = format!(
-                        "Handshake error when establishing WebSocket connection with {url}: {why}"
-                    );
-                    push(interp, sock, "error", Obj::from_str(&msg));
-                    disconnect(interp, sock);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-fn connected(interp: Interp, sock: &str, info: &ChannelInfo, c: Connected) {
-    *info.ends.borrow_mut() = Some((end(c.peer, &c.peer_name), end(c.local, &c.local_name)));
-    let ok = state::with(|r| match r.conn(interp, sock) {
-        Some(conn) if conn.state == ConnState::Connecting => {
-            conn.state = ConnState::Connected;
-            conn.peer_ip = c.peer.ip().to_string();
-            conn.sock_ip = c.local.ip().to_string();
-            // As tcllib's takeover: the host names of the two ends.
-            conn.peer_name = Some(Obj::from_str(&c.peer_name));
-            conn.sock_name = Some(Obj::from_str(&c.local_name));
-            conn.extensions = c.extensions.clone();
-            true
-        }
-        _ => false,
-    });
-    if !ok {
-        return;
-    }
-    push(interp, sock, "connect", Obj::from_str(&c.protocol));
-    log(interp, Level::DEBUG, || {
-        format!("{sock} has been registered as a client WebSocket")
-    });
 }

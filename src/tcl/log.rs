@@ -1,41 +1,14 @@
-//! Log levels as tcllib's logger has them; messages at or above an
-//! interpreter's level go to `::websocket::Log` (logger, or stderr).
+//! Logging as tcllib does it: messages at or above an interpreter's level
+//! go to `::websocket::Log` (logger, or stderr).
 
+use super::error::TclError;
 use super::ffi::{Interp, Obj};
-
-pub const LEVELS: [&str; 8] = [
-    "debug",
-    "info",
-    "notice",
-    "warn",
-    "error",
-    "critical",
-    "alert",
-    "emergency",
-];
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Level(pub usize);
-
-impl Level {
-    pub const DEBUG: Level = Level(0);
-    pub const INFO: Level = Level(1);
-    pub const NOTICE: Level = Level(2);
-    pub const WARN: Level = Level(3);
-    pub const ERROR: Level = Level(4);
-
-    pub fn parse(s: &str) -> Option<Level> {
-        LEVELS.iter().position(|l| *l == s).map(Level)
-    }
-
-    pub fn name(self) -> &'static str {
-        LEVELS[self.0]
-    }
-}
+pub use super::level::Level;
+use super::state;
 
 /// Logs `msg` in `interp` if its level lets it through.
 pub fn log(interp: Interp, level: Level, msg: impl FnOnce() -> String) {
-    if interp.is_deleted() || level < super::state::log_level(interp) {
+    if interp.is_deleted() || level < state::log_level(interp) {
         return;
     }
     let words = [
@@ -48,6 +21,15 @@ pub fn log(interp: Interp, level: Level, msg: impl FnOnce() -> String) {
     interp.set_result(saved);
 }
 
+/// tcllib's answer to a name that is not (or no more) a WebSocket: a
+/// warning logged, and the error to raise.
+pub fn not_a_websocket(interp: Interp, sock: &str) -> TclError {
+    log(interp, Level::WARN, || {
+        format!("{sock} is not a WebSocket connection anymore")
+    });
+    TclError::ws(format!("{sock} is not a WebSocket"), &[])
+}
+
 // ------------------------------------------------------------------------
 // The engine's diagnostics (`log` crate records of this library): a logger
 // that never calls Tcl. It leaves each record in a mailbox as an event;
@@ -57,6 +39,7 @@ pub fn log(interp: Interp, level: Level, msg: impl FnOnce() -> String) {
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once};
 
+use super::level::LEVELS;
 use crate::engine::{ConnId, Event, Mailbox};
 
 /// Forwards this library's records to the Tcl threads.
@@ -168,7 +151,7 @@ pub fn level_changed(old: Level, new: Level) {
 /// connection, if the connection is this thread's, or (connection id 0)
 /// in every interpreter of the thread, each at its own level.
 pub fn deliver(id: ConnId, level: log::Level, text: String) {
-    let targets: Vec<(Interp, String)> = super::state::with(|r| {
+    let targets: Vec<(Interp, String)> = state::with(|r| {
         if id == ConnId(0) {
             return r.interps.keys().map(|i| (*i, text.clone())).collect();
         }

@@ -8,18 +8,22 @@ use std::sync::Arc;
 
 use crate::engine::{ConnId, Mailbox, Options, Shared};
 
-use super::channel::Channel;
-use super::ffi::{Interp, Obj};
-use super::log::Level;
+use super::ffi::{Channel, Interp, Obj};
+use super::level::Level;
 
+/// A WebSocket's state, as `conninfo state` names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConnState {
+    /// `open` started it; the handshake is not done.
     Connecting,
+    /// Open.
     Connected,
+    /// Closed by either side.
     Closed,
 }
 
 impl ConnState {
+    /// tcllib's name for the state.
     pub fn name(self) -> &'static str {
         match self {
             ConnState::Connecting => "CONNECTING",
@@ -29,44 +33,62 @@ impl ConnState {
     }
 }
 
+/// A WebSocket of an interpreter.
 pub struct Conn {
+    /// The engine's connection.
     pub id: ConnId,
+    /// The channel name (the `sock` of every command).
     pub name: Obj,
+    /// The handler command prefix.
     pub handler: Obj,
+    /// The server side of the connection.
     pub server: bool,
+    /// Its state.
     pub state: ConnState,
     /// Opcode of the message being sent in fragments, or -1.
     pub write_opcode: i32,
+    /// Its settings (`configure`).
     pub options: Options,
     /// The permessage-deflate agreed ("" for none): `conninfo extensions`;
     /// when set, `send` hands payloads to the I/O thread to compress.
     pub extensions: String,
+    /// What the engine and this thread share about it (queued bytes).
     pub shared: Arc<Shared>,
     /// The Tcl channel, until the WebSocket ends and closes it.
     pub channel: Option<Channel>,
     /// Numeric addresses, used when Tcl cannot name the ends.
     pub peer_ip: String,
+    /// See `peer_ip`.
     pub sock_ip: String,
     /// `-peername` / `-sockname` host names, looked up once when first
     /// asked for (as tcllib does at takeover), or just before the channel
     /// closes.
     pub peer_name: Option<Obj>,
+    /// See `peer_name`.
     pub sock_name: Option<Obj>,
 }
 
 /// A `live` registration: path pattern, callback, subprotocol pattern.
 pub struct Live {
+    /// Path pattern.
     pub path: Obj,
+    /// Handler for the connections it accepts.
     pub cb: Obj,
+    /// Subprotocol pattern.
     pub proto: Obj,
 }
 
 /// A client that `test` accepted, waiting for `upgrade`.
 pub struct Client {
+    /// The Sec-WebSocket-Accept answer.
     pub accept: String,
+    /// The request's path.
     pub path: Obj,
+    /// The request's query.
     pub query: Obj,
+    /// The handler of the `live` registration that matched.
     pub live: Obj,
+    /// The subprotocol chosen ("" for none).
     pub protocol: String,
     /// The request's Sec-WebSocket-Extensions values, answered at `upgrade`.
     pub extensions: Vec<String>,
@@ -74,18 +96,27 @@ pub struct Client {
     pub options: Option<Options>,
 }
 
+/// What one interpreter has.
 pub struct InterpState {
+    /// Its WebSockets, by channel name.
     pub conns: BTreeMap<String, Conn>,
+    /// Its `server` sockets and their `live` registrations.
     pub servers: HashMap<String, Vec<Live>>,
+    /// Clients `test` accepted, awaiting `upgrade`, by channel name.
     pub clients: HashMap<String, Client>,
+    /// Its log level.
     pub level: Level,
     /// Settings new server connections start with.
     pub defaults: Options,
 }
 
+/// What one Tcl thread has.
 pub struct Registry {
+    /// The thread's mailbox, where the engine leaves its events.
     pub mailbox: Arc<Mailbox>,
+    /// The interpreters that loaded the package.
     pub interps: HashMap<Interp, InterpState, IdHash>,
+    /// Each connection's interpreter and channel name.
     pub by_id: HashMap<ConnId, (Interp, String), IdHash>,
     /// Connections taken over again: what the engine read for the old id
     /// before it moved the socket goes to the new one.
@@ -98,6 +129,7 @@ pub struct Registry {
 /// come from the network).
 pub type IdHash = std::hash::BuildHasherDefault<IdHasher>;
 
+/// The hasher of [`IdHash`].
 #[derive(Default)]
 pub struct IdHasher(u64);
 
@@ -127,7 +159,7 @@ thread_local! {
     static REGISTRY: RefCell<Option<Registry>> = const { RefCell::new(None) };
 }
 
-/// Runs `f` on this thread's registry, creating it with `init` first.
+/// Creates this thread's registry with `init`, unless it has one.
 pub fn install(init: impl FnOnce() -> Registry) {
     REGISTRY.with(|r| {
         let mut r = r.borrow_mut();
@@ -151,11 +183,13 @@ pub fn take() -> Option<Registry> {
     REGISTRY.with(|r| r.borrow_mut().take())
 }
 
+/// True while this thread has a registry.
 pub fn has_registry() -> bool {
     REGISTRY.with(|r| r.borrow().is_some())
 }
 
 impl Registry {
+    /// The state of an interpreter that loaded the package.
     pub fn interp(&mut self, interp: Interp) -> &mut InterpState {
         self.interps
             .get_mut(&interp)
@@ -181,6 +215,7 @@ impl Registry {
         }
     }
 
+    /// The WebSocket named `name` in `interp`.
     pub fn conn(&mut self, interp: Interp, name: &str) -> Option<&mut Conn> {
         self.interps.get_mut(&interp)?.conns.get_mut(name)
     }
@@ -197,6 +232,7 @@ impl Registry {
     }
 }
 
+/// The log level of `interp` ("error" for one that has none).
 pub fn log_level(interp: Interp) -> Level {
     REGISTRY.with(|r| {
         r.borrow()

@@ -1,15 +1,43 @@
-//! The Tcl channel under a WebSocket: taking its socket over, and closing
-//! it when the WebSocket ends.
+//! Tcl channels: the one under a WebSocket (taking its socket over,
+//! closing it when the WebSocket ends), non-blocking I/O on a bridged one,
+//! and the handlers Tcl calls on them ([`ChannelCallback`]).
 
 use std::ffi::{c_int, c_void, CString};
 use std::net::TcpStream;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, RawFd};
+use std::os::fd::RawFd;
 
 use tcl_sys::{tcl, Tcl_Channel, Tcl_DString, Tcl_Size};
 
-use super::events::guard;
-use super::ffi::{cstr, Interp, Obj, TCL_OK};
+use super::guard::guard;
+use super::interp::{cstr, nul_terminated, Interp, TCL_OK};
+use super::obj::Obj;
+use super::os;
 use crate::engine::ConnId;
+use crate::tcl::error::TclError;
+
+/// What Tcl calls back on a channel for a connection: a readable or
+/// writable handler, or a close handler. Each implementing type is one
+/// handler (Tcl tells handlers apart by their function).
+pub trait ChannelCallback {
+    /// What it is, for the message should it panic.
+    const WHAT: &'static str;
+    /// Runs for connection `id`.
+    fn call(id: ConnId);
+}
+
+/// A handler or close handler of Tcl's signature, calling `C`.
+unsafe extern "C" fn channel_proc<C: ChannelCallback>(data: *mut c_void, _mask: c_int) {
+    guard(C::WHAT, || C::call(ConnId(data as usize as u64)));
+}
+
+/// A close handler of Tcl's signature, calling `C`.
+unsafe extern "C" fn close_proc<C: ChannelCallback>(data: *mut c_void) {
+    guard(C::WHAT, || C::call(ConnId(data as usize as u64)));
+}
+
+fn id_data(id: ConnId) -> *mut c_void {
+    id.0 as usize as *mut c_void
+}
 
 /// A channel of this thread, by handle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,6 +45,7 @@ pub struct Channel(Tcl_Channel);
 
 /// What taking a socket over yields.
 pub struct Taken {
+    /// The socket, the engine's own duplicate.
     pub stream: TcpStream,
     /// Bytes Tcl had read and buffered but nobody consumed.
     pub buffered: Vec<u8>,
@@ -26,7 +55,11 @@ pub struct Taken {
 
 impl Channel {
     /// A handle Tcl just gave out.
-    pub fn from_raw(chan: Tcl_Channel) -> Channel {
+    ///
+    /// # Safety
+    /// `chan` is a live channel of this thread for as long as the handle is
+    /// used.
+    pub(super) unsafe fn from_raw(chan: Tcl_Channel) -> Channel {
         Channel(chan)
     }
 
@@ -37,14 +70,16 @@ impl Channel {
         unsafe { tcl!(tcl_IsChannelShared(self.0)) != 0 }
     }
 
-    /// The channel `name` in `interp`; on failure Tcl's own message is left
-    /// in the interpreter.
-    pub fn lookup(interp: Interp, name: &Obj) -> Option<Channel> {
-        let cname = super::ffi::nul_terminated(name.tcl_utf());
+    /// The channel `name` in `interp`; Err is Tcl's own error.
+    pub fn lookup(interp: Interp, name: &Obj) -> Result<Channel, TclError> {
+        let cname = nul_terminated(name.tcl_utf());
         let mut mode: c_int = 0;
         // SAFETY: live interpreter, NUL-terminated name.
-        let chan = unsafe { tcl!(tcl_GetChannel(interp.0, cname.as_ptr(), &mut mode)) };
-        (!chan.is_null()).then_some(Channel(chan))
+        let chan = unsafe { tcl!(tcl_GetChannel(interp.as_ptr(), cname.as_ptr(), &mut mode)) };
+        if chan.is_null() {
+            return Err(interp.error_left());
+        }
+        Ok(Channel(chan))
     }
 
     /// The type of the channel the script sees: the top of its stack
@@ -65,6 +100,7 @@ impl Channel {
         unsafe { tcl!(tcl_GetChannelMode(self.0)) & both == both }
     }
 
+    /// The value of a channel option (`fconfigure $chan name`).
     pub fn option(self, name: &str) -> Option<Obj> {
         let cname = CString::new(name).ok()?;
         let mut ds = Tcl_DString::default();
@@ -84,28 +120,33 @@ impl Channel {
         }
     }
 
-    pub fn set_option(self, interp: Interp, name: &str, value: &str) -> bool {
+    /// Sets a channel option; Err is Tcl's error.
+    pub fn set_option(self, interp: Interp, name: &str, value: &str) -> Result<(), TclError> {
         let (n, v) = (CString::new(name).unwrap(), CString::new(value).unwrap());
         // SAFETY: live channel and interpreter, NUL-terminated strings.
-        unsafe {
+        let rc = unsafe {
             tcl!(tcl_SetChannelOption(
-                interp.0,
+                interp.as_ptr(),
                 self.0,
                 n.as_ptr(),
                 v.as_ptr()
-            )) == TCL_OK
+            ))
+        };
+        if rc != TCL_OK {
+            return Err(interp.error_left());
         }
+        Ok(())
     }
 
     /// Flushes what the script wrote, takes the bytes Tcl buffered, and
     /// duplicates the socket for the engine. The channel is never read or
     /// written again; the caller closes it ([`Channel::close`]) or, when
     /// another interpreter shares it, keeps it until the WebSocket ends.
-    pub fn take_over(self, interp: Interp) -> Result<Taken, String> {
+    /// Err: the reason, in words.
+    pub fn take_over(self, interp: Interp) -> Result<Taken, TclError> {
         let translation = self.option("-translation").map(|o| o.to_string_lossy());
-        if !self.set_option(interp, "-blocking", "1") {
-            return Err(interp.result().to_string_lossy());
-        }
+        self.set_option(interp, "-blocking", "1")
+            .map_err(|e| TclError::reason(e.msg))?;
         // SAFETY: live channel; a blocking flush of the script's output.
         unsafe { tcl!(tcl_Flush(self.0)) };
         // SAFETY: live channel; reading exactly what is buffered never
@@ -122,11 +163,13 @@ impl Channel {
             buf
         };
         // As tcllib does; it also frees the channel's encoding stage buffer.
-        self.set_option(interp, "-translation", "binary");
+        let _ = self.set_option(interp, "-translation", "binary");
         let fd = self
             .socket_fd()
-            .ok_or("cannot get the socket of the channel")?;
-        let owned = duplicate_high(fd).map_err(|e| format!("cannot duplicate the socket: {e}"))?;
+            .ok_or_else(|| TclError::reason("cannot get the socket of the channel"))?;
+        // SAFETY: the channel holds `fd` open.
+        let owned = unsafe { os::duplicate_high(fd) }
+            .map_err(|e| TclError::reason(format!("cannot duplicate the socket: {e}")))?;
         // Only "auto" input translation turns a CR at the very end of what
         // was read into a pending "drop the next LF", and then nothing is
         // left buffered (crlf mode keeps a lone trailing CR buffered).
@@ -141,26 +184,18 @@ impl Channel {
         })
     }
 
-    /// Calls back when the script closes the channel itself.
-    pub fn watch_close(self, id: ConnId) {
-        // SAFETY: live channel; the id is passed by value as the client data.
+    /// Calls `C` for connection `id` when the channel closes (`on`), or
+    /// no more (`!on`).
+    pub fn watch_close<C: ChannelCallback>(self, id: ConnId, on: bool) {
+        let data = id_data(id);
+        // SAFETY: live channel; the id is passed by value as client data,
+        // and the same (proc, data) pair identifies the handler to delete.
         unsafe {
-            tcl!(tcl_CreateCloseHandler(
-                self.0,
-                Some(channel_closed),
-                id.0 as usize as *mut c_void
-            ))
-        }
-    }
-
-    pub fn unwatch_close(self, id: ConnId) {
-        // SAFETY: same handler and data as registered in `watch_close`.
-        unsafe {
-            tcl!(tcl_DeleteCloseHandler(
-                self.0,
-                Some(channel_closed),
-                id.0 as usize as *mut c_void
-            ))
+            if on {
+                tcl!(tcl_CreateCloseHandler(self.0, Some(close_proc::<C>), data))
+            } else {
+                tcl!(tcl_DeleteCloseHandler(self.0, Some(close_proc::<C>), data))
+            }
         }
     }
 
@@ -176,7 +211,7 @@ impl Channel {
         let saved = interp.result();
         // SAFETY: the channel is registered in `interp`; after this call
         // the handle is not used again.
-        unsafe { tcl!(tcl_UnregisterChannel(interp.0, self.0)) };
+        unsafe { tcl!(tcl_UnregisterChannel(interp.as_ptr(), self.0)) };
         interp.set_result(saved);
     }
 }
@@ -197,7 +232,9 @@ pub enum ReadEnd {
 /// The channel handlers of a bridged connection (see `bridge.rs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Watch {
+    /// The channel has bytes to read.
     Readable,
+    /// The channel can take more output.
     Writable,
 }
 
@@ -273,13 +310,14 @@ impl Channel {
         unsafe { tcl!(tcl_InputBuffered(self.0)) }.max(0) as usize
     }
 
-    /// Installs (or removes) a bridged connection's handler.
-    pub fn watch(self, which: Watch, id: ConnId, on: bool) {
-        let (mask, proc_): (c_int, unsafe extern "C" fn(*mut c_void, c_int)) = match which {
-            Watch::Readable => (tcl_sys::TCL_READABLE as c_int, bridge_readable),
-            Watch::Writable => (tcl_sys::TCL_WRITABLE as c_int, bridge_writable),
+    /// Installs (or removes) a bridged connection's handler, `C`.
+    pub fn watch<C: ChannelCallback>(self, which: Watch, id: ConnId, on: bool) {
+        let mask = match which {
+            Watch::Readable => tcl_sys::TCL_READABLE as c_int,
+            Watch::Writable => tcl_sys::TCL_WRITABLE as c_int,
         };
-        let data = id.0 as usize as *mut c_void;
+        let proc_ = channel_proc::<C>;
+        let data = id_data(id);
         // SAFETY: live channel; the id is passed by value as client data,
         // and the same (proc, data) pair identifies the handler to delete.
         unsafe {
@@ -291,19 +329,6 @@ impl Channel {
         }
     }
 
-    /// Calls back when the channel of a bridged connection closes.
-    pub fn watch_bridge_close(self, id: ConnId, on: bool) {
-        let data = id.0 as usize as *mut c_void;
-        // SAFETY: live channel; same handler and data both ways.
-        unsafe {
-            if on {
-                tcl!(tcl_CreateCloseHandler(self.0, Some(bridge_closed), data))
-            } else {
-                tcl!(tcl_DeleteCloseHandler(self.0, Some(bridge_closed), data))
-            }
-        }
-    }
-
     /// Closes a bridged connection's channel as the `close` command would
     /// (errors ignored): with output pending, Tcl flushes it in the
     /// background, then closes.
@@ -311,27 +336,9 @@ impl Channel {
         let saved = interp.result();
         // SAFETY: the channel is registered in `interp`; after this call
         // the handle is not used again.
-        unsafe { tcl!(tcl_UnregisterChannel(interp.0, self.0)) };
+        unsafe { tcl!(tcl_UnregisterChannel(interp.as_ptr(), self.0)) };
         interp.set_result(saved);
     }
-}
-
-unsafe extern "C" fn bridge_readable(data: *mut c_void, _mask: c_int) {
-    guard("channel handler", || {
-        super::bridge::readable(ConnId(data as usize as u64))
-    });
-}
-
-unsafe extern "C" fn bridge_writable(data: *mut c_void, _mask: c_int) {
-    guard("channel handler", || {
-        super::bridge::writable(ConnId(data as usize as u64))
-    });
-}
-
-unsafe extern "C" fn bridge_closed(data: *mut c_void) {
-    guard("close handler", || {
-        super::bridge::closed(ConnId(data as usize as u64))
-    });
 }
 
 impl Channel {
@@ -354,32 +361,9 @@ impl Channel {
             return;
         };
         if let Some(fd) = self.socket_fd() {
-            // SAFETY: both descriptors are open; dup2 swaps what the
-            // channel's descriptor number refers to, and Tcl watches no
-            // events on it (takeover removed them).
-            unsafe { libc::dup2(spare.as_raw_fd(), fd) };
+            // SAFETY: the channel holds `fd` open; Tcl watches no events
+            // on it (takeover removed them), and only closes it later.
+            unsafe { os::point_at(fd, &spare) };
         }
     }
-}
-
-/// Tcl 8.6 watches descriptors with select(), which cannot go past
-/// FD_SETSIZE (1024): the engine's duplicates take numbers from there up
-/// when the limit allows, leaving the low ones to Tcl's own sockets.
-fn duplicate_high(fd: RawFd) -> std::io::Result<std::os::fd::OwnedFd> {
-    const FIRST_HIGH_FD: RawFd = 1024;
-    // SAFETY: `fd` is open (the channel holds it); F_DUPFD_CLOEXEC makes a
-    // new descriptor that we own from here on.
-    let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, FIRST_HIGH_FD) };
-    if high >= 0 {
-        // SAFETY: `high` was just created and is owned by nobody else.
-        return Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(high) });
-    }
-    // SAFETY: as above; the plain duplicate when high numbers are not allowed.
-    unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()
-}
-
-unsafe extern "C" fn channel_closed(data: *mut c_void) {
-    guard("close handler", || {
-        super::events::channel_closed(ConnId(data as usize as u64))
-    });
 }

@@ -12,17 +12,24 @@
 
 use std::path::PathBuf;
 
+use super::error::TclError;
 use super::ffi::{Interp, Obj};
 use crate::engine::connect::TlsTarget;
 use crate::engine::tls::{self, TlsOptions};
 use crate::protocol::proxy::{parse_proxy, Proxy};
 
+/// One of our options.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Extra {
+    /// `-cafile`: the certificates to trust.
     CaFile,
+    /// `-certfile`: our certificate.
     CertFile,
+    /// `-keyfile`: its key.
     KeyFile,
+    /// `-insecure`: no certificate check.
     Insecure,
+    /// `-proxy host:port`, or `{}` for none.
     Proxy,
 }
 
@@ -46,15 +53,22 @@ pub fn ours(name: &str) -> Option<Extra> {
 /// What our options asked for.
 #[derive(Default)]
 pub struct Extras {
+    /// The TLS options.
     pub tls: TlsOptions,
     /// Some(None): `-proxy {}`, no proxy whatever http's configuration.
     pub proxy: Option<Option<(String, u16)>>,
 }
 
 impl Extras {
-    /// Takes one of our options; Err is the message for "Error while
+    /// Takes one of our options; Err is the reason for "Error while
     /// opening WebSocket connection to URL: ...".
-    pub fn set(&mut self, interp: Interp, which: Extra, name: &str, v: &Obj) -> Result<(), String> {
+    pub fn set(
+        &mut self,
+        interp: Interp,
+        which: Extra,
+        name: &str,
+        v: &Obj,
+    ) -> Result<(), TclError> {
         let s = v.to_string_lossy();
         let path = || (!s.is_empty()).then(|| PathBuf::from(&s));
         match which {
@@ -72,7 +86,9 @@ impl Extras {
                 let ok = matches!(&r, Ok(o) if o.to_string_lossy() == "1");
                 interp.reset_result();
                 if !ok {
-                    return Err(format!("Bad value for {name} ({s}), must be boolean"));
+                    return Err(TclError::reason(format!(
+                        "Bad value for {name} ({s}), must be boolean"
+                    )));
                 }
                 self.tls.insecure = v.boolean(interp).unwrap_or(false);
             }
@@ -81,7 +97,9 @@ impl Extras {
                     self.proxy = Some(None);
                 } else {
                     let Some(p) = parse_proxy(&s) else {
-                        return Err(format!("Bad value for {name} ({s}), must be host:port"));
+                        return Err(TclError::reason(format!(
+                            "Bad value for {name} ({s}), must be host:port"
+                        )));
                     };
                     self.proxy = Some(Some(p));
                 }
@@ -91,8 +109,8 @@ impl Extras {
     }
 }
 
-/// The TLS configuration for a wss:// URL to `host`.
-pub fn tls_target(extras: &Extras, host: &str) -> Result<TlsTarget, String> {
+/// The TLS configuration for a wss:// URL to `host`; Err: the reason.
+pub fn tls_target(extras: &Extras, host: &str) -> Result<TlsTarget, TclError> {
     Ok(TlsTarget {
         config: tls::client_config(&extras.tls)?,
         name: tls::server_name(host)?,
@@ -103,7 +121,7 @@ pub fn tls_target(extras: &Extras, host: &str) -> Result<TlsTarget, String> {
 /// says when it is loaded (its -proxyfilter, called as http::geturl does;
 /// an error there means no proxy, as for geturl; http 2.10's -proxyauth
 /// goes with it). Err: a proxy whose port is not a port.
-pub fn proxy_for(interp: Interp, extras: &Extras, host: &str) -> Result<Option<Proxy>, String> {
+pub fn proxy_for(interp: Interp, extras: &Extras, host: &str) -> Result<Option<Proxy>, TclError> {
     match &extras.proxy {
         Some(None) => return Ok(None),
         Some(Some((h, p))) => {
@@ -140,7 +158,11 @@ pub fn proxy_for(interp: Interp, extras: &Extras, host: &str) -> Result<Option<P
     let pport = answer.get(1).map(Obj::to_string_lossy).unwrap_or_default();
     let port = match pport.trim().parse::<u16>() {
         Ok(p) if p > 0 => p,
-        _ => return Err(format!("Bad proxy port \"{pport}\" for proxy host {phost}")),
+        _ => {
+            return Err(TclError::reason(format!(
+                "Bad proxy port \"{pport}\" for proxy host {phost}"
+            )))
+        }
     };
     let phost = phost.trim_matches(['[', ']']).to_owned();
     let auth = http_config(interp, "-proxyauth").filter(|a| !a.is_empty());

@@ -1,14 +1,13 @@
 //! Text between Tcl strings and UTF-8. Tcl's internal form is not UTF-8:
 //! NUL is C0 80 and, on Tcl 8.6, characters above U+FFFF are surrogate
 //! pairs. Plain text takes a fast path; the rest goes through Tcl's own
-//! utf-8 encoding, on this thread.
+//! utf-8 encoding, on this thread. Bytes in, bytes out: `Obj` (obj.rs)
+//! builds on these.
 
 use std::borrow::Cow;
 use std::cell::Cell;
 
 use tcl_sys::{tcl, Tcl_DString, Tcl_Encoding, Tcl_Size};
-
-use super::ffi::Obj;
 
 thread_local! {
     static UTF8: Cell<Tcl_Encoding> = const { Cell::new(std::ptr::null_mut()) };
@@ -25,9 +24,8 @@ fn utf8_encoding() -> Tcl_Encoding {
     })
 }
 
-/// A string object's characters as UTF-8.
-pub fn obj_to_utf8(obj: &Obj) -> Cow<'_, [u8]> {
-    let b = obj.tcl_utf();
+/// Tcl's internal form of a string as UTF-8 (borrowed when it is plain).
+pub fn tcl_utf_to_utf8(b: &[u8]) -> Cow<'_, [u8]> {
     // C0 only starts Tcl's NUL; ED starts every surrogate (and U+D000-D7FF).
     if memchr::memchr2(0xC0, 0xED, b).is_none() {
         return Cow::Borrowed(b);
@@ -48,18 +46,19 @@ pub fn obj_to_utf8(obj: &Obj) -> Cow<'_, [u8]> {
     }
 }
 
-/// A string object from valid UTF-8.
-pub fn utf8_to_obj(b: &[u8]) -> Obj {
+/// Calls `f` with valid UTF-8 in Tcl's internal form (`b` itself when it
+/// is plain).
+pub fn with_tcl_utf<R>(b: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
     let needs_encoding = if cfg!(tcl9) {
         memchr::memchr(0, b).is_some()
     } else {
         has_nul_or_4_byte(b)
     };
     if !needs_encoding {
-        return Obj::from_tcl_utf(b);
+        return f(b);
     }
     let mut ds = Tcl_DString::default();
-    // SAFETY: as in `obj_to_utf8`.
+    // SAFETY: as in `tcl_utf_to_utf8`.
     unsafe {
         tcl!(tcl_ExternalToUtfDString(
             utf8_encoding(),
@@ -67,9 +66,9 @@ pub fn utf8_to_obj(b: &[u8]) -> Obj {
             b.len() as Tcl_Size,
             &mut ds
         ));
-        let obj = Obj::from_tcl_utf(dstring_bytes(&ds));
+        let r = f(dstring_bytes(&ds));
         tcl!(tcl_DStringFree(&mut ds));
-        obj
+        r
     }
 }
 

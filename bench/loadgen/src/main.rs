@@ -11,6 +11,10 @@
 //!              [--warmup SECS] [--threads T] [--max-msgs M]
 //!              [--stall-bytes B] [--stall-size S] [--pending-as-latency]
 //!
+//! The connections are spread over `--threads` threads (default: 4, or
+//! fewer connections), each with its own poller; `bench/run.sh` checks
+//! that the native server's figure does not rise with more.
+//!
 //! `--stall-bytes B` adds one more connection that sends B bytes of
 //! `--stall-size` messages and never reads: the server keeps sending its
 //! echoes to a peer that does not read (the isolation test). With
@@ -53,7 +57,6 @@ struct Opts {
     stall_bytes: usize,
     stall_size: usize,
     pending_as_latency: bool,
-    blocking: bool,
     idle: usize,
     rss_pid: Option<u32>,
     settle: Duration,
@@ -75,7 +78,6 @@ impl Default for Opts {
             stall_bytes: 0,
             stall_size: 64 * 1024,
             pending_as_latency: false,
-            blocking: false,
             idle: 0,
             rss_pid: None,
             settle: Duration::from_secs(1),
@@ -157,7 +159,6 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Opts, String> {
             "--stall-bytes" => o.stall_bytes = parse_size(&val()?)?,
             "--stall-size" => o.stall_size = parse_size(&val()?)?,
             "--pending-as-latency" => o.pending_as_latency = true,
-            "--blocking" => o.blocking = true,
             "--idle" => o.idle = val()?.parse().map_err(|_| "bad --idle")?,
             "--rss-pid" => o.rss_pid = Some(val()?.parse().map_err(|_| "bad --rss-pid")?),
             "--settle" => o.settle = parse_secs(&val()?)?,
@@ -303,10 +304,8 @@ fn echo(o: &Opts) -> i32 {
             }
         }
     }
-    let threads = if o.blocking {
-        total
-    } else if o.threads == 0 {
-        total.min(2)
+    let threads = if o.threads == 0 {
+        total.min(4)
     } else {
         o.threads.min(total)
     };
@@ -333,17 +332,12 @@ fn echo(o: &Opts) -> i32 {
         end: start + o.warmup + o.duration,
     };
     let mut stats = Stats::default();
-    let blocking = o.blocking;
     std::thread::scope(|s| {
         let handles: Vec<_> = groups
             .into_iter()
             .map(|g| {
                 let (msg, stall_msg, win) = (&msg, &stall_msg, &win);
-                if blocking {
-                    s.spawn(move || blocking_worker(o, g, msg, win))
-                } else {
-                    s.spawn(move || worker(o, g, msg, stall_msg, win))
-                }
+                s.spawn(move || worker(o, g, msg, stall_msg, win))
             })
             .collect();
         for h in handles {
@@ -465,58 +459,6 @@ fn worker(
             let _ = c.ws.flush();
         }
     }
-    st
-}
-
-/// One connection on its own thread, blocking reads and writes.
-fn blocking_worker(o: &Opts, mut conns: Vec<Conn>, msg: &Message, win: &Window) -> Stats {
-    let mut st = Stats::default();
-    let Some(c) = conns.first_mut() else {
-        return st;
-    };
-    let t = Some(Duration::from_millis(50));
-    let _ = c.ws.get_mut().set_read_timeout(t);
-    let _ = c.ws.get_mut().set_write_timeout(t);
-    let mut now = Instant::now();
-    while c.to_send > 0 && c.sent < c.cap {
-        c.to_send -= 1;
-        c.sent += 1;
-        c.pending.push_back(now);
-        if c.ws.write(msg.clone()).is_err() {
-            break;
-        }
-    }
-    let _ = c.ws.flush();
-    while now < win.end && !c.dead && !(c.sent >= c.cap && c.pending.is_empty()) {
-        match c.ws.read() {
-            Ok(Message::Text(t)) => echoed(o, c, t.len(), win, &mut st),
-            Ok(Message::Binary(b)) => echoed(o, c, b.len(), win, &mut st),
-            Ok(_) => {}
-            Err(e) if is_would_block(&e) => {}
-            Err(e) => {
-                st.error(format!("read: {e}"));
-                c.dead = true;
-            }
-        }
-        now = Instant::now();
-        if c.to_send > 0 && c.sent < c.cap && now < win.end {
-            c.to_send -= 1;
-            c.sent += 1;
-            c.pending.push_back(now);
-            let _ = c.ws.write(msg.clone());
-        }
-        match c.ws.flush() {
-            Ok(()) => {}
-            Err(e) if is_would_block(&e) => {}
-            Err(e) => {
-                st.error(format!("write: {e}"));
-                c.dead = true;
-            }
-        }
-    }
-    st.pending += c.pending.len() as u64;
-    let _ = c.ws.close(None);
-    let _ = c.ws.flush();
     st
 }
 

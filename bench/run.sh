@@ -72,7 +72,7 @@ cargo build --release -q -p tcl-websocket -p ws-loadgen -p ws-native-echo ||
 OURS_LIB=$WORK/lib
 mkdir -p "$OURS_LIB/websocket1.6"
 cp "$BIN/libtclwebsocket.so" "$OURS_LIB/websocket1.6/"
-sed -e 's/@VERSION@/1.6/g' -e 's/@LIBFILE@/libtclwebsocket.so/g' "$ROOT/pkgIndex.tcl.in" >"$OURS_LIB/websocket1.6/pkgIndex.tcl"
+sed -e 's/@VERSION@/1.6/g' -e 's/@LIBFILE@/libtclwebsocket.so/g' -e 's/@TCLREQ@/8.6-9/g' "$ROOT/pkgIndex.tcl.in" >"$OURS_LIB/websocket1.6/pkgIndex.tcl"
 REF_LIB=$(bash "$SHARED/tools/reference-tcllib.sh") || die "cannot unpack the reference tcllib"
 # Tcl 9: our package built against it (make build9), copied aside too.
 TCL9=${TCL9:-$HOME/.cache/tcl9}

@@ -391,7 +391,7 @@ impl Conn {
         }
         let mut d = self.shared.direct();
         d.disarm();
-        if let Some(rest) = d.take_rest() {
+        if let Some(rest) = d.take_rest(&self.shared) {
             debug_assert_eq!(self.out_pos, 0);
             self.out.push_front(rest);
         }
@@ -400,7 +400,11 @@ impl Conn {
     /// Writes as much of the queue as the socket takes, many frames per
     /// system call.
     pub(super) fn flush(&mut self) {
-        if !self.shares_socket {
+        // With nothing of its own to write, the I/O thread leaves a shared
+        // socket to the Tcl thread (no lock: a burst's frames stay gathered).
+        if !self.shares_socket
+            || (self.out.is_empty() && self.session.is_open() && !self.shared.direct_turn())
+        {
             return self.flush_locked();
         }
         // Every write to a shared socket holds its lock (see direct.rs).
@@ -409,7 +413,7 @@ impl Conn {
         if !self.session.is_open() {
             d.disarm(); // nothing of the Tcl thread's may follow a close frame
         }
-        if let Some(rest) = d.take_rest() {
+        if let Some(rest) = d.take_rest(&shared) {
             debug_assert_eq!(self.out_pos, 0);
             self.out.push_front(rest);
         }

@@ -84,7 +84,18 @@ static ALL: Mutex<Vec<Weak<Mailbox>>> = Mutex::new(Vec::new());
 
 pub struct Mailbox {
     inner: Mutex<Inner>,
+    /// Events the owner took from `inner` in one go and delivers one at a
+    /// time: only the owner touches it, so a delivery does not contend
+    /// with the I/O thread's pushes for `inner`'s lock.
+    front: Mutex<Front>,
     waker: Mutex<Waker>,
+}
+
+#[derive(Default)]
+struct Front {
+    events: VecDeque<(ConnId, Event)>,
+    /// The owner queued itself a wake-up that has not been serviced yet.
+    armed: bool,
 }
 
 impl Mailbox {
@@ -95,6 +106,7 @@ impl Mailbox {
                 scheduled: false,
                 alive: true,
             }),
+            front: Mutex::new(Front::default()),
             waker: Mutex::new(Waker {
                 notifier,
                 alive: true,
@@ -141,6 +153,7 @@ impl Mailbox {
     /// The owner's queued wake-up is being serviced: the next push, or
     /// [`Mailbox::pop`] finding more, must queue another.
     pub fn woken(&self) {
+        self.front.lock().unwrap().armed = false;
         self.inner.lock().unwrap().scheduled = false;
     }
 
@@ -148,11 +161,27 @@ impl Mailbox {
     /// queue a wake-up for what is left (none is pending yet): a handler
     /// may run a nested event loop, which must find the rest.
     pub fn pop(&self) -> (Option<(ConnId, Event)>, bool) {
-        let mut inner = self.inner.lock().unwrap();
-        let ev = inner.events.pop_front();
-        let rearm = !inner.events.is_empty() && !inner.scheduled;
+        let mut front = self.front.lock().unwrap();
+        if front.events.is_empty() {
+            // Everything queued so far, in one go (in order: the front is
+            // always older than what `inner` holds).
+            let mut inner = self.inner.lock().unwrap();
+            std::mem::swap(&mut front.events, &mut inner.events);
+        }
+        let ev = front.events.pop_front();
+        if front.events.is_empty() && ev.is_some() {
+            // Pushed since: a wake-up for them may have been spared because
+            // one was pending, which may be the one being serviced now.
+            let mut inner = self.inner.lock().unwrap();
+            std::mem::swap(&mut front.events, &mut inner.events);
+        }
+        // What is left here needs a wake-up from the owner (a handler may
+        // run a nested event loop, which must find it).
+        let rearm = !front.events.is_empty() && !front.armed;
         if rearm {
-            inner.scheduled = true;
+            front.armed = true;
+            // That wake-up drains `inner` too: pushes need not wake again.
+            self.inner.lock().unwrap().scheduled = true;
         }
         (ev, rearm)
     }
@@ -166,6 +195,7 @@ impl Mailbox {
     /// and refuse new events.
     pub fn close(&self) {
         self.waker.lock().unwrap().alive = false;
+        self.front.lock().unwrap().events.clear();
         let mut inner = self.inner.lock().unwrap();
         inner.alive = false;
         inner.events.clear();
@@ -182,6 +212,28 @@ mod tests {
         fn notify(&self) {
             self.0.fetch_add(1, Ordering::SeqCst);
         }
+    }
+
+    #[test]
+    fn events_pushed_while_a_wakeup_is_pending_are_not_stranded() {
+        let n = Arc::new(AtomicUsize::new(0));
+        let mb = Mailbox::new(Box::new(Count(n.clone())));
+        mb.push_all([(ConnId(1), Event::Text(b"a".to_vec()))]);
+        mb.push_all([(ConnId(1), Event::Text(b"b".to_vec()))]);
+        mb.woken();
+        let (a, rearm) = mb.pop();
+        assert!(matches!(a, Some((_, Event::Text(ref t))) if t == b"a") && rearm);
+        // The owner's wake-up is pending: this push wakes no one ...
+        mb.push_all([(ConnId(1), Event::Text(b"c".to_vec()))]);
+        assert_eq!(n.load(Ordering::SeqCst), 1);
+        // ... and once that wake-up is serviced (a nested loop), taking "b"
+        // must leave "c" findable, with a wake-up for it.
+        mb.woken();
+        let (b, rearm) = mb.pop();
+        assert!(matches!(b, Some((_, Event::Text(ref t))) if t == b"b") && rearm);
+        let (c, rearm) = mb.pop();
+        assert!(matches!(c, Some((_, Event::Text(ref t))) if t == b"c") && !rearm);
+        assert!(mb.pop().0.is_none());
     }
 
     #[test]

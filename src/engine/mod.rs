@@ -52,7 +52,7 @@ pub struct Shared {
     pub bridge_out: AtomicUsize,
     /// The socket while the Tcl thread may write to it itself, and the
     /// lock every writer holds ([`Engine::write_direct`]).
-    direct: Mutex<direct::Direct>,
+    direct: direct::Shared,
 }
 
 impl Shared {

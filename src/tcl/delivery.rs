@@ -116,17 +116,22 @@ fn route(id: ConnId, ev: Event) {
         if matches!(ev, Event::Closed { .. }) {
             return;
         }
-    } else {
-        let w = ev.weight();
-        if w > 0 {
-            let before = shared.inbox.fetch_sub(w, Ordering::AcqRel);
-            if before > INBOX_HIGH_WATER && before - w <= INBOX_HIGH_WATER {
-                engine::engine().resume(id);
-                bridge::update(id);
-            }
+        return to_handler(interp, &handler, sock, ev);
+    }
+    let w = ev.weight();
+    if w > 0 {
+        let before = shared.inbox.fetch_sub(w, Ordering::AcqRel);
+        if before > INBOX_HIGH_WATER && before - w <= INBOX_HIGH_WATER {
+            engine::engine().resume(id);
+            bridge::update(id);
         }
     }
     to_handler(interp, &handler, sock, ev);
+    if w > 0 && shared.inbox.load(Ordering::Acquire) == 0 {
+        // The burst's last message is handled: out with what its
+        // handlers sent (src/engine/direct.rs).
+        engine::engine().flush_gathered(id, &shared);
+    }
 }
 
 /// The I/O thread failed: every WebSocket of this thread ends with

@@ -4,9 +4,10 @@ socket fills up: for the frames a server writes partly, then finishes later.
 
 Usage:
     slowreader.py PORT [--path P] [--pause SECS] [--ping] [--timeout S]
-                  --send TEXT --expect N
+                  --send TEXT [--send TEXT...] --expect N
 
-Does the opening handshake, sends TEXT as a text message, then reads
+Does the opening handshake, sends TEXT as a text message (several
+--send: all in one write, so that they arrive as one burst), then reads
 nothing for SECS seconds (default 1); with --ping, it sends a ping halfway
 through that pause.
 Then it reads until N data messages came, and closes. The frames are parsed
@@ -42,7 +43,8 @@ def main():
     ap.add_argument("--pause", type=float, default=1.0)
     ap.add_argument("--ping", action="store_true")
     ap.add_argument("--timeout", type=float, default=20.0)
-    ap.add_argument("--send", required=True)
+    ap.add_argument("--send", action="append", required=True,
+                    help="a text message; repeated, all go out in one write")
     ap.add_argument("--expect", type=int, required=True)
     a = ap.parse_args()
 
@@ -78,9 +80,9 @@ def main():
         out("error handshake %s" % proto.handshake_exc)
         return
 
-    proto.send_text(a.send.encode())
-    for data in proto.data_to_send():
-        sock.sendall(data)
+    for text in a.send:
+        proto.send_text(text.encode())
+    sock.sendall(b"".join(proto.data_to_send()))
     if a.ping:
         # Once the server has begun writing (and filled its socket).
         time.sleep(a.pause / 2)

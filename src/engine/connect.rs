@@ -18,86 +18,21 @@ use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use super::mailbox::{Event, Mailbox};
+use super::mailbox::Event;
+use super::opened::{ConnectFailure, Connected};
 use super::options::Options;
+use super::queue::{Cmd, Input, Queue};
+use super::request::{ConnectRequest, Registration};
 use super::timers::Timers;
 use super::transport::{tls_error, TlsSession, Transport};
-use super::{Cmd, ConnId, Registration, Shared, Stream};
+use super::types::{ConnId, Shared, Stream};
 use crate::protocol::client_handshake::{check_response, parse_head, Head, Refusal};
-use crate::protocol::proxy::{self, Answer, Proxy};
+use crate::protocol::proxy::{self, Answer};
 use crate::protocol::Role;
 
 /// Longest wait for the reverse lookups of the two ends once the handshake
 /// is over (they run while it happens).
 const NAMING_GRACE: Duration = Duration::from_secs(1);
-
-/// Reverse lookup of an address (getnameinfo), as Tcl names socket ends.
-pub type ReverseLookup = fn(IpAddr) -> Option<String>;
-
-/// Everything the engine needs to open a client WebSocket.
-pub struct ConnectRequest {
-    /// Host name or address (no brackets).
-    pub host: String,
-    pub port: u16,
-    /// The whole HTTP upgrade request.
-    pub request: Vec<u8>,
-    /// The Sec-WebSocket-Key sent, to check the answer's accept key.
-    pub key: String,
-    /// Subprotocols offered.
-    pub protocols: Vec<String>,
-    /// -myaddr: the local address (or name) to bind to.
-    pub myaddr: Option<String>,
-    /// Covers resolution, connection and handshake; None: no limit.
-    pub timeout: Option<Duration>,
-    pub mailbox: Arc<Mailbox>,
-    pub options: Options,
-    /// Names the two ends once connected (None: addresses only).
-    pub reverse: Option<ReverseLookup>,
-    /// wss://: the TLS configuration and the name the certificate must bear.
-    pub tls: Option<TlsTarget>,
-    /// Connect through this HTTP proxy (a CONNECT tunnel to host:port).
-    pub proxy: Option<Proxy>,
-}
-
-/// How to secure a connection.
-pub struct TlsTarget {
-    pub config: Arc<rustls::ClientConfig>,
-    pub name: rustls::pki_types::ServerName<'static>,
-}
-
-/// A successful opening handshake.
-#[derive(Debug)]
-pub struct Connected {
-    /// The subprotocol the server chose, "" for none.
-    pub protocol: String,
-    /// The permessage-deflate answer agreed, "" for none.
-    pub extensions: String,
-    pub peer: SocketAddr,
-    pub local: SocketAddr,
-    /// Host names of the two ends (the address when it has no name).
-    pub peer_name: String,
-    pub local_name: String,
-}
-
-/// Why a connection did not become a WebSocket.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConnectFailure {
-    /// Resolution or every connection attempt failed, or the server ended
-    /// the connection before answering (the reason, for the log).
-    Io(String),
-    /// The server answered with another status than 101 (`http::ncode`).
-    Status(String),
-    /// A 101 answer that breaks RFC 6455 4.1 (readable reason).
-    Invalid(String),
-    /// The -timeout expired first.
-    Timeout,
-    /// The TLS session failed: a certificate not trusted or not for the
-    /// host, a client certificate refused... (readable reason).
-    Tls(String),
-    /// The proxy refused the tunnel: the code (`http::ncode`) and its
-    /// status line.
-    ProxyRefused { code: String, status_line: String },
-}
 
 impl ConnectFailure {
     /// A failed read or write: a TLS failure says why, others are I/O.
@@ -107,18 +42,6 @@ impl ConnectFailure {
             None => ConnectFailure::Io(e.to_string()),
         }
     }
-}
-
-/// Results of the helper threads, posted back to the loop.
-pub(crate) enum Input {
-    Resolved {
-        target: io::Result<Vec<SocketAddr>>,
-        local: Option<io::Result<Vec<SocketAddr>>>,
-    },
-    Named {
-        peer: Option<String>,
-        local: Option<String>,
-    },
 }
 
 /// A connection ready to become a WebSocket (with its TLS session).
@@ -145,6 +68,8 @@ enum Phase {
 }
 
 struct Pending {
+    /// Where helper threads post their results.
+    queue: &'static Queue,
     shared: Arc<Shared>,
     req: Box<ConnectRequest>,
     deadline: Option<Instant>,
@@ -168,9 +93,10 @@ struct Pending {
 }
 
 /// Every client connection still opening.
-#[derive(Default)]
 pub(super) struct Connecting {
     map: HashMap<ConnId, Pending>,
+    /// Where helper threads post their results.
+    queue: &'static Queue,
 }
 
 enum Step {
@@ -180,6 +106,14 @@ enum Step {
 }
 
 impl Connecting {
+    /// None yet; helper threads will post to `queue`.
+    pub(super) fn new(queue: &'static Queue) -> Connecting {
+        Connecting {
+            map: HashMap::new(),
+            queue,
+        }
+    }
+
     pub(super) fn has(&self, id: ConnId) -> bool {
         self.map.contains_key(&id)
     }
@@ -204,6 +138,7 @@ impl Connecting {
             Some(a) => a.parse::<IpAddr>().ok().map(Some),
         };
         let mut p = Pending {
+            queue: self.queue,
             shared,
             req,
             deadline,
@@ -232,12 +167,13 @@ impl Connecting {
         }
         let (host, port) = dial(&p.req);
         let (host, port, myaddr) = (host.to_owned(), port, p.req.myaddr.clone());
+        let queue = self.queue;
         let spawned = super::resolver::submit(move || {
             let target = (host.as_str(), port)
                 .to_socket_addrs()
                 .map(Iterator::collect);
             let local = myaddr.map(|a| (a.as_str(), 0).to_socket_addrs().map(Iterator::collect));
-            super::engine().push(Cmd::Connecting(id, Input::Resolved { target, local }));
+            queue.push(Cmd::Connecting(id, Input::Resolved { target, local }));
         });
         self.map.insert(id, p);
         if let Err(e) = spawned {
@@ -488,12 +424,13 @@ impl Pending {
             return Step::Fail(why);
         }
         if let Some(reverse) = self.req.reverse {
+            let queue = self.queue;
             let spawned = super::resolver::submit(move || {
                 let input = Input::Named {
                     peer: reverse(peer.ip()),
                     local: reverse(local.ip()),
                 };
-                super::engine().push(Cmd::Connecting(id, input));
+                queue.push(Cmd::Connecting(id, input));
             });
             if spawned.is_err() {
                 self.names = Some((None, None));
@@ -725,7 +662,7 @@ impl Pending {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::mailbox::Notify;
+    use crate::engine::mailbox::{Mailbox, Notify};
     use crate::protocol::client_handshake::{make_key, Request};
     use crate::protocol::handshake::accept_key;
     use std::io::{Read, Write};

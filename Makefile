@@ -138,10 +138,9 @@ fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) cargo test --release -p tcl-websocket --lib fuzz_for_duration -- --nocapture
 
 # cargo fmt --check and clippy -D warnings over the workspace, all targets
-# and features (the first stage of make test); src/tcl imports one way.
+# and features (the first stage of make test); src imports one way.
 lint:
 	bash tests/lint.sh
-	bash tools/check-imports.sh src/tcl
 
 clean:
 	rm -rf $(BUILD) target

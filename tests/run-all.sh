@@ -2,7 +2,8 @@
 # Every test of the project, as `make test` runs it (after building the
 # package for Tcl 8.6 into build/lib and for Tcl 9 into build/tcl9/lib):
 #   lint. cargo fmt --check (rustfmt.toml) and clippy -D warnings over the
-#      workspace, all targets and features (tests/lint.sh)
+#      workspace, all targets and features; no import cycle in src
+#      (tests/lint.sh)
 #   0. make install/uninstall (8.6 and 9) over tcllib's websocket, at the
 #      real paths in a throwaway mount namespace; the man page
 #   1. Rust unit and property tests (protocol core, engine pieces)

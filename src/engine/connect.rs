@@ -18,86 +18,21 @@ use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use super::mailbox::{Event, Mailbox};
+use super::mailbox::Event;
+use super::opened::{ConnectFailure, Connected};
 use super::options::Options;
+use super::queue::{Cmd, Input, Queue};
+use super::request::{ConnectRequest, Registration};
 use super::timers::Timers;
 use super::transport::{tls_error, TlsSession, Transport};
-use super::{Cmd, ConnId, Registration, Shared, Stream};
+use super::types::{ConnId, Shared, Stream};
 use crate::protocol::client_handshake::{check_response, parse_head, Head, Refusal};
-use crate::protocol::proxy::{self, Answer, Proxy};
+use crate::protocol::proxy::{self, Answer};
 use crate::protocol::Role;
 
 /// Longest wait for the reverse lookups of the two ends once the handshake
 /// is over (they run while it happens).
 const NAMING_GRACE: Duration = Duration::from_secs(1);
-
-/// Reverse lookup of an address (getnameinfo), as Tcl names socket ends.
-pub type ReverseLookup = fn(IpAddr) -> Option<String>;
-
-/// Everything the engine needs to open a client WebSocket.
-pub struct ConnectRequest {
-    /// Host name or address (no brackets).
-    pub host: String,
-    pub port: u16,
-    /// The whole HTTP upgrade request.
-    pub request: Vec<u8>,
-    /// The Sec-WebSocket-Key sent, to check the answer's accept key.
-    pub key: String,
-    /// Subprotocols offered.
-    pub protocols: Vec<String>,
-    /// -myaddr: the local address (or name) to bind to.
-    pub myaddr: Option<String>,
-    /// Covers resolution, connection and handshake; None: no limit.
-    pub timeout: Option<Duration>,
-    pub mailbox: Arc<Mailbox>,
-    pub options: Options,
-    /// Names the two ends once connected (None: addresses only).
-    pub reverse: Option<ReverseLookup>,
-    /// wss://: the TLS configuration and the name the certificate must bear.
-    pub tls: Option<TlsTarget>,
-    /// Connect through this HTTP proxy (a CONNECT tunnel to host:port).
-    pub proxy: Option<Proxy>,
-}
-
-/// How to secure a connection.
-pub struct TlsTarget {
-    pub config: Arc<rustls::ClientConfig>,
-    pub name: rustls::pki_types::ServerName<'static>,
-}
-
-/// A successful opening handshake.
-#[derive(Debug)]
-pub struct Connected {
-    /// The subprotocol the server chose, "" for none.
-    pub protocol: String,
-    /// The permessage-deflate answer agreed, "" for none.
-    pub extensions: String,
-    pub peer: SocketAddr,
-    pub local: SocketAddr,
-    /// Host names of the two ends (the address when it has no name).
-    pub peer_name: String,
-    pub local_name: String,
-}
-
-/// Why a connection did not become a WebSocket.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConnectFailure {
-    /// Resolution or every connection attempt failed, or the server ended
-    /// the connection before answering (the reason, for the log).
-    Io(String),
-    /// The server answered with another status than 101 (`http::ncode`).
-    Status(String),
-    /// A 101 answer that breaks RFC 6455 4.1 (readable reason).
-    Invalid(String),
-    /// The -timeout expired first.
-    Timeout,
-    /// The TLS session failed: a certificate not trusted or not for the
-    /// host, a client certificate refused... (readable reason).
-    Tls(String),
-    /// The proxy refused the tunnel: the code (`http::ncode`) and its
-    /// status line.
-    ProxyRefused { code: String, status_line: String },
-}
 
 impl ConnectFailure {
     /// A failed read or write: a TLS failure says why, others are I/O.
@@ -107,18 +42,6 @@ impl ConnectFailure {
             None => ConnectFailure::Io(e.to_string()),
         }
     }
-}
-
-/// Results of the helper threads, posted back to the loop.
-pub(crate) enum Input {
-    Resolved {
-        target: io::Result<Vec<SocketAddr>>,
-        local: Option<io::Result<Vec<SocketAddr>>>,
-    },
-    Named {
-        peer: Option<String>,
-        local: Option<String>,
-    },
 }
 
 /// A connection ready to become a WebSocket (with its TLS session).
@@ -145,6 +68,8 @@ enum Phase {
 }
 
 struct Pending {
+    /// Where helper threads post their results.
+    queue: &'static Queue,
     shared: Arc<Shared>,
     req: Box<ConnectRequest>,
     deadline: Option<Instant>,
@@ -168,9 +93,10 @@ struct Pending {
 }
 
 /// Every client connection still opening.
-#[derive(Default)]
 pub(super) struct Connecting {
     map: HashMap<ConnId, Pending>,
+    /// Where helper threads post their results.
+    queue: &'static Queue,
 }
 
 enum Step {
@@ -180,6 +106,14 @@ enum Step {
 }
 
 impl Connecting {
+    /// None yet; helper threads will post to `queue`.
+    pub(super) fn new(queue: &'static Queue) -> Connecting {
+        Connecting {
+            map: HashMap::new(),
+            queue,
+        }
+    }
+
     pub(super) fn has(&self, id: ConnId) -> bool {
         self.map.contains_key(&id)
     }
@@ -204,6 +138,7 @@ impl Connecting {
             Some(a) => a.parse::<IpAddr>().ok().map(Some),
         };
         let mut p = Pending {
+            queue: self.queue,
             shared,
             req,
             deadline,
@@ -232,12 +167,13 @@ impl Connecting {
         }
         let (host, port) = dial(&p.req);
         let (host, port, myaddr) = (host.to_owned(), port, p.req.myaddr.clone());
+        let queue = self.queue;
         let spawned = super::resolver::submit(move || {
             let target = (host.as_str(), port)
                 .to_socket_addrs()
                 .map(Iterator::collect);
             let local = myaddr.map(|a| (a.as_str(), 0).to_socket_addrs().map(Iterator::collect));
-            super::engine().push(Cmd::Connecting(id, Input::Resolved { target, local }));
+            queue.push(Cmd::Connecting(id, Input::Resolved { target, local }));
         });
         self.map.insert(id, p);
         if let Err(e) = spawned {
@@ -488,12 +424,13 @@ impl Pending {
             return Step::Fail(why);
         }
         if let Some(reverse) = self.req.reverse {
+            let queue = self.queue;
             let spawned = super::resolver::submit(move || {
                 let input = Input::Named {
                     peer: reverse(peer.ip()),
                     local: reverse(local.ip()),
                 };
-                super::engine().push(Cmd::Connecting(id, input));
+                queue.push(Cmd::Connecting(id, input));
             });
             if spawned.is_err() {
                 self.names = Some((None, None));
@@ -723,200 +660,5 @@ impl Pending {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::engine::mailbox::Notify;
-    use crate::protocol::client_handshake::{make_key, Request};
-    use crate::protocol::handshake::accept_key;
-    use std::io::{Read, Write};
-    use std::net::{TcpListener, TcpStream as StdStream};
-    use std::sync::mpsc::{channel, Receiver, Sender};
-
-    struct Wake(std::sync::Mutex<Sender<()>>);
-    impl Notify for Wake {
-        fn notify(&self) {
-            let _ = self.0.lock().unwrap().send(());
-        }
-    }
-
-    fn mailbox() -> (Arc<Mailbox>, Receiver<()>) {
-        let (tx, rx) = channel();
-        (Mailbox::new(Box::new(Wake(std::sync::Mutex::new(tx)))), rx)
-    }
-
-    /// Waits for `n` events (at most 5 s).
-    fn events(mb: &Mailbox, rx: &Receiver<()>, n: usize) -> Vec<Event> {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let mut out = Vec::new();
-        loop {
-            mb.woken();
-            while let (Some((_, e)), _) = mb.pop() {
-                out.push(e);
-            }
-            if out.len() >= n {
-                return out;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return out;
-            }
-            // A wake-up, or a look anyway (a pop may have marked one as
-            // pending that this test never queues).
-            let _ = rx.recv_timeout(left.min(Duration::from_millis(20)));
-        }
-    }
-
-    fn request(port: u16, mb: Arc<Mailbox>, timeout: Option<Duration>) -> ConnectRequest {
-        let key = make_key([7; 16]);
-        let req = Request {
-            target: "/t".into(),
-            host: format!("127.0.0.1:{port}"),
-            headers: vec![],
-            key: key.clone(),
-            protocols: vec!["chat".into()],
-            extensions: None,
-        };
-        ConnectRequest {
-            host: "localhost".into(),
-            port,
-            request: req.to_bytes(),
-            key,
-            protocols: vec!["chat".into()],
-            myaddr: None,
-            timeout,
-            mailbox: mb,
-            options: Options::server_default(),
-            reverse: None,
-            tls: None,
-            proxy: None,
-        }
-    }
-
-    fn read_head(s: &mut StdStream) -> String {
-        let mut buf = Vec::new();
-        let mut b = [0u8; 1];
-        while !buf.ends_with(b"\r\n\r\n") {
-            if s.read(&mut b).unwrap() == 0 {
-                break;
-            }
-            buf.push(b[0]);
-        }
-        String::from_utf8(buf).unwrap()
-    }
-
-    #[test]
-    fn connects_and_keeps_bytes_after_the_answer() {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = l.local_addr().unwrap().port();
-        let (tx, got) = channel();
-        std::thread::spawn(move || {
-            let (mut s, _) = l.accept().unwrap();
-            let head = read_head(&mut s);
-            let key = head
-                .lines()
-                .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-                .unwrap()
-                .to_owned();
-            let mut answer = format!(
-                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
-                 Connection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\
-                 Sec-WebSocket-Protocol: chat\r\n\r\n",
-                accept_key(&key)
-            )
-            .into_bytes();
-            answer.extend_from_slice(b"\x81\x02hi");
-            s.write_all(&answer).unwrap();
-            // The client's frame, masked.
-            let mut f = [0u8; 8];
-            s.read_exact(&mut f).unwrap();
-            let payload: Vec<u8> = f[6..].iter().zip(&f[2..6]).map(|(b, k)| b ^ k).collect();
-            tx.send((head, f[1] & 0x80 != 0, payload)).unwrap();
-            std::thread::sleep(Duration::from_millis(500));
-        });
-        let (mb, rx) = mailbox();
-        let (id, shared) = crate::engine::engine().connect(request(port, mb.clone(), None));
-        let evs = events(&mb, &rx, 2);
-        match &evs[..] {
-            [Event::Connected(c), Event::Text(t)] => {
-                assert_eq!(c.protocol, "chat");
-                assert_eq!(c.peer.port(), port);
-                assert_eq!(c.peer_name, c.peer.ip().to_string());
-                assert_eq!(t, b"hi");
-            }
-            other => panic!("{other:?}"),
-        }
-        let frame = crate::engine::frames::build(Role::Client, true, 1, b"yo");
-        shared
-            .queued
-            .fetch_add(frame.len(), std::sync::atomic::Ordering::AcqRel);
-        crate::engine::engine().send(id, frame);
-        let (head, masked, payload) = got.recv_timeout(Duration::from_secs(5)).unwrap();
-        assert!(head.starts_with("GET /t HTTP/1.1\r\nHost: 127.0.0.1:"));
-        assert!(head.contains("\r\nSec-WebSocket-Protocol: chat\r\n"));
-        assert!(masked);
-        assert_eq!(payload, b"yo");
-        crate::engine::engine().abort(id);
-    }
-
-    #[test]
-    fn refused_not_found_and_timeout() {
-        // Nobody listens.
-        let port = {
-            let l = TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        let (mb, rx) = mailbox();
-        crate::engine::engine().connect(request(port, mb.clone(), None));
-        match &events(&mb, &rx, 1)[..] {
-            [Event::ConnectFailed(ConnectFailure::Io(why))] => {
-                assert!(why.contains("refused"), "{why}")
-            }
-            other => panic!("{other:?}"),
-        }
-        // A plain HTTP server.
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = l.local_addr().unwrap().port();
-        std::thread::spawn(move || {
-            let (mut s, _) = l.accept().unwrap();
-            read_head(&mut s);
-            s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
-                .unwrap();
-            std::thread::sleep(Duration::from_millis(200));
-        });
-        crate::engine::engine().connect(request(port, mb.clone(), None));
-        match &events(&mb, &rx, 1)[..] {
-            [Event::ConnectFailed(ConnectFailure::Status(code))] => assert_eq!(code, "404"),
-            other => panic!("{other:?}"),
-        }
-        // A server that never answers.
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = l.local_addr().unwrap().port();
-        std::thread::spawn(move || {
-            let (_s, _) = l.accept().unwrap();
-            std::thread::sleep(Duration::from_secs(2));
-        });
-        let t0 = Instant::now();
-        let timeout = Some(Duration::from_millis(200));
-        crate::engine::engine().connect(request(port, mb.clone(), timeout));
-        match &events(&mb, &rx, 1)[..] {
-            [Event::ConnectFailed(ConnectFailure::Timeout)] => {}
-            other => panic!("{other:?}"),
-        }
-        assert!(t0.elapsed() >= Duration::from_millis(200));
-        assert!(t0.elapsed() < Duration::from_secs(2));
-    }
-
-    #[test]
-    fn unresolvable_name() {
-        let (mb, rx) = mailbox();
-        let mut req = request(80, mb.clone(), Some(Duration::from_secs(10)));
-        req.host = "no-such-host.invalid".into();
-        crate::engine::engine().connect(req);
-        match &events(&mb, &rx, 1)[..] {
-            [Event::ConnectFailed(ConnectFailure::Io(why))] => {
-                assert!(why.contains("no-such-host.invalid"), "{why}")
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-}
+#[path = "connect_tests.rs"]
+mod tests;

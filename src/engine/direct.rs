@@ -9,106 +9,35 @@
 //! connection's messages wait for their handler (`Shared::inbox` is not
 //! zero: a burst), the frames their handlers send are gathered here and go
 //! out in one `writev` with the burst's last frame, or when the burst's
-//! last message has been handled ([`Engine::flush_gathered`]).
+//! last message has been handled
+//! ([`Engine::flush_gathered`](super::Engine::flush_gathered)).
 //! Every write to the socket, the I/O thread's included, holds the lock of
-//! [`Direct`]; the I/O thread takes the socket away (under that lock)
+//! [`Direct`](super::types::Direct) (in types.rs, beside the `Shared` that
+//! holds it); the I/O thread takes the socket away (under that lock)
 //! before it writes a close frame, so nothing follows one.
 
 use std::io::{self, IoSlice, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::Ordering;
+use std::sync::MutexGuard;
 use std::time::Instant;
 
-use mio::net::TcpStream;
-
-use super::{Cmd, ConnId, Engine};
-
-/// A connection's part for writers from Tcl threads (a field of
-/// [`super::Shared`]).
-#[derive(Default, Debug)]
-pub struct Shared {
-    lock: Mutex<Direct>,
-    /// Something under the lock is the I/O thread's to write (the end of a
-    /// frame, or gathered frames handed over): it must look even when it
-    /// has nothing of its own to write.
-    turn: AtomicBool,
-}
-
-/// What a Tcl thread needs to write to a connection's socket.
-#[derive(Default, Debug)]
-pub struct Direct {
-    /// The socket, while the Tcl thread may write to it.
-    socket: Option<Arc<TcpStream>>,
-    /// The end of a frame the socket did not take (counted in
-    /// `Shared::queued`): it goes out before anything else.
-    rest: Vec<u8>,
-    /// When a Tcl thread last wrote (keepalive counts it as activity).
-    wrote_at: Option<Instant>,
-    /// Frames of a burst not yet written (counted in `Shared::queued`).
-    gathered: Vec<u8>,
-}
+use super::queue::{Cmd, Queue};
+use super::types::{ConnId, Direct, Shared};
 
 /// The most a burst gathers before it is written.
 const GATHER_MAX: usize = 256 * 1024;
 
-impl Direct {
-    /// Lets Tcl threads write to this socket.
-    pub(super) fn arm(&mut self, socket: Arc<TcpStream>) {
-        self.socket = Some(socket);
-    }
-
-    /// No more writes from Tcl threads (the connection is ending, or its
-    /// socket moves elsewhere).
-    pub(super) fn disarm(&mut self) {
-        self.socket = None;
-    }
-
-    /// The unwritten end of a frame a Tcl thread began, then the frames
-    /// it gathered, if any: the I/O thread writes them first (whenever it
-    /// writes, so that they precede every frame queued after them).
-    pub(super) fn take_rest(&mut self, shared: &super::Shared) -> Option<Vec<u8>> {
-        shared.direct.turn.store(false, Ordering::Release);
-        if self.rest.is_empty() {
-            return (!self.gathered.is_empty()).then(|| std::mem::take(&mut self.gathered));
-        }
-        let mut rest = std::mem::take(&mut self.rest);
-        rest.append(&mut self.gathered);
-        Some(rest)
-    }
-
-    /// When a Tcl thread last wrote, once.
-    pub(super) fn take_wrote_at(&mut self) -> Option<Instant> {
-        self.wrote_at.take()
-    }
-}
-
-impl super::Shared {
-    /// The lock every writer of the connection's socket holds.
-    pub(super) fn direct(&self) -> MutexGuard<'_, Direct> {
-        self.direct.lock.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Whether the I/O thread must take something from under the lock.
-    pub(super) fn direct_turn(&self) -> bool {
-        self.direct.turn.load(Ordering::Acquire)
-    }
-
-    fn give_turn(&self) {
-        self.direct.turn.store(true, Ordering::Release);
-    }
-}
-
-impl Engine {
+impl Queue {
     /// Writes a frame, `head` then `payload`, to the connection's socket
     /// from the calling thread, if it may (see the module's comment): in a
     /// burst it is gathered, else it goes out with what was gathered in
     /// one `writev`, with no copy. True when the frame is taken (gathered,
     /// written, or its end handed to the I/O thread); false when the
-    /// caller must queue it as usual ([`Engine::send`]).
-    pub fn write_direct(
+    /// caller must queue it as usual ([`Engine::send`](super::Engine::send)).
+    pub(super) fn write_direct(
         &self,
         id: ConnId,
-        shared: &super::Shared,
+        shared: &Shared,
         head: &[u8],
         payload: &[u8],
     ) -> bool {
@@ -141,7 +70,7 @@ impl Engine {
 
     /// Writes the frames a burst gathered, once its last message has been
     /// handled (or hands them to the I/O thread if it may no longer).
-    pub fn flush_gathered(&self, id: ConnId, shared: &super::Shared) {
+    pub(super) fn flush_gathered(&self, id: ConnId, shared: &Shared) {
         let mut d = shared.direct();
         if d.gathered.is_empty() {
             return;
@@ -163,7 +92,7 @@ impl Engine {
     fn write_now(
         &self,
         id: ConnId,
-        shared: &super::Shared,
+        shared: &Shared,
         mut d: MutexGuard<'_, Direct>,
         parts: [&[u8]; 3],
     ) -> bool {

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
@@ -11,9 +11,11 @@ use mio::{Events, Interest, Poll, Token};
 use super::conn::Conn;
 use super::connect::{Connecting, Done};
 use super::mailbox::Event;
+use super::queue::{Cmd, Queue, BATCH_POLL, WAKER};
+use super::request::Registration;
 use super::timers::Timers;
 use super::transport::{TlsSession, Transport};
-use super::{Cmd, ConnId, Registration, Shared, Stream, WAKER};
+use super::types::{ConnId, Shared, Stream};
 use crate::protocol::close;
 
 const READ_BUF: usize = 64 * 1024;
@@ -24,6 +26,15 @@ const RELEASE_PEAK: usize = 256;
 const RELEASE_DELAY: Duration = Duration::from_secs(2);
 /// The timer id of that release (connection ids start at 1).
 const RELEASE: ConnId = ConnId(0);
+
+static RELEASE_MEMORY: OnceLock<fn()> = OnceLock::new();
+
+/// How the engine gives freed memory back to the system once many
+/// connections have ended (the allocator keeps it otherwise). The Tcl
+/// layer supplies it, as it calls into the C library.
+pub fn set_release_memory(f: fn()) {
+    let _ = RELEASE_MEMORY.set(f);
+}
 
 struct Loop {
     poll: Poll,
@@ -41,7 +52,8 @@ struct Loop {
     release_armed: bool,
 }
 
-pub(super) fn run(poll: Poll) {
+/// Runs the loop until a `Shutdown` command, taking commands from `queue`.
+pub(super) fn run(poll: Poll, queue: &'static Queue) {
     let mut lp = Loop {
         poll,
         conns: HashMap::new(),
@@ -49,23 +61,22 @@ pub(super) fn run(poll: Poll) {
         buf: vec![0; READ_BUF],
         again: Vec::new(),
         dirty: Vec::new(),
-        connecting: Connecting::default(),
+        connecting: Connecting::new(queue),
         peak: 0,
         release_armed: false,
     };
-    let engine = super::engine();
     let mut events = Events::with_capacity(1024);
     let mut cmds = Vec::new();
     let mut expired = Vec::new();
     let mut again = Vec::new();
     loop {
         let before = Instant::now();
-        let batching = engine.batching(before);
+        let batching = queue.batching(before);
         let timeout = if !lp.again.is_empty() {
             Some(Duration::ZERO)
         } else if batching {
             let t = lp.timers.next_timeout(before);
-            Some(t.map_or(super::BATCH_POLL, |t| t.min(super::BATCH_POLL)))
+            Some(t.map_or(BATCH_POLL, |t| t.min(BATCH_POLL)))
         } else {
             lp.timers.next_timeout(before)
         };
@@ -122,8 +133,8 @@ pub(super) fn run(poll: Poll) {
                 }
             });
         }
-        if woken || batching || engine.batching(now) {
-            engine.take_cmds(&mut cmds);
+        if woken || batching || queue.batching(now) {
+            queue.take_cmds(&mut cmds);
             for cmd in cmds.drain(..) {
                 if lp.command(cmd, now) {
                     lp.shutdown();
@@ -194,7 +205,7 @@ impl Loop {
         self.timers.shrink();
         self.peak = self.conns.len();
         super::pool::clear();
-        if let Some(f) = super::RELEASE_MEMORY.get() {
+        if let Some(f) = RELEASE_MEMORY.get() {
             f();
         }
     }

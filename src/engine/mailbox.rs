@@ -5,7 +5,8 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, Weak};
 
-use super::ConnId;
+use super::opened::{ConnectFailure, Connected};
+use super::types::ConnId;
 
 /// Something a connection's handler must hear about.
 #[derive(Debug)]
@@ -21,9 +22,9 @@ pub enum Event {
         reason: String,
     },
     /// A client's opening handshake succeeded (`::websocket::open`).
-    Connected(Box<super::connect::Connected>),
+    Connected(Box<Connected>),
     /// A client's connection did not become a WebSocket.
-    ConnectFailed(super::connect::ConnectFailure),
+    ConnectFailed(ConnectFailure),
     /// A bridged connection: bytes to write to its Tcl channel (counted
     /// in `Shared::bridge_out` until they leave the channel's buffers).
     Output(Vec<u8>),

@@ -5,7 +5,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
-use super::ConnId;
+use super::types::ConnId;
 
 #[derive(Default)]
 pub struct Timers {

@@ -41,7 +41,7 @@ use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
 use super::options::{BRIDGE_IN_HIGH_WATER, BRIDGE_WINDOW};
-use super::Shared;
+use super::types::Shared;
 
 /// A client TLS session.
 pub type TlsSession = rustls::ClientConnection;

@@ -35,8 +35,7 @@ use super::log::{log, Level};
 use super::state::{self, Conn, ConnState};
 use super::teardown;
 use super::ws_channel::{self, ChannelInfo};
-use crate::engine::connect::ConnectRequest;
-use crate::engine::{self, frames};
+use crate::engine::{self, frames, ConnectRequest};
 use crate::protocol::client_handshake::{self as hs, Request};
 
 /// Option names tcllib's `open` lets through (`string match -nocase` on

@@ -14,8 +14,8 @@ use std::path::PathBuf;
 
 use super::error::TclError;
 use super::ffi::{Interp, Obj};
-use crate::engine::connect::TlsTarget;
 use crate::engine::tls::{self, TlsOptions};
+use crate::engine::TlsTarget;
 use crate::protocol::proxy::{parse_proxy, Proxy};
 
 /// One of our options.

@@ -7,8 +7,7 @@ use super::handler::notify;
 use super::log::{log, Level};
 use super::state::{self, ConnState};
 use super::ws_channel::{self, ChannelInfo, End};
-use crate::engine::connect::{ConnectFailure, Connected};
-use crate::engine::Event;
+use crate::engine::{ConnectFailure, Connected, Event};
 
 fn end(addr: std::net::SocketAddr, host: &str) -> End {
     End::new(addr, Some(host.to_owned()))

@@ -10,6 +10,23 @@ use super::log::{self, not_a_websocket};
 use super::state;
 use crate::engine::{self, ConnId, Options};
 
+/// Every option, in the order `configure` lists them: tcllib's two, then
+/// ours.
+const OPTIONS: [&str; 12] = [
+    "-keepalive",
+    "-ping",
+    "-maxmessage",
+    "-maxframe",
+    "-maxqueued",
+    "-closetimeout",
+    "-deadtimeout",
+    "-deflate",
+    "-deflatelevel",
+    "-deflatewindow",
+    "-deflatemin",
+    "-deflatetakeover",
+];
+
 /// Option names: tcllib's two match any abbreviation of their first
 /// letter; ours need an unambiguous prefix.
 pub fn option_name(k: &Obj) -> Option<&'static str> {
@@ -20,18 +37,7 @@ pub fn option_name(k: &Obj) -> Option<&'static str> {
     if k.starts_with('p') {
         return Some("-ping");
     }
-    let ours = [
-        "-maxmessage",
-        "-maxframe",
-        "-maxqueued",
-        "-closetimeout",
-        "-deadtimeout",
-        "-deflate",
-        "-deflatelevel",
-        "-deflatewindow",
-        "-deflatemin",
-        "-deflatetakeover",
-    ];
+    let ours = &OPTIONS[2..];
     // "-deflate" is a prefix of its siblings: the whole name wins.
     if let Some(o) = ours.iter().find(|o| o[1..] == k) {
         return Some(o);
@@ -170,20 +176,7 @@ pub fn configure(interp: Interp, objv: Args) -> Result<Obj, TclError> {
         None => {
             state::with(|r| r.interp(interp).defaults = opts.clone());
             let mut words = Vec::new();
-            for name in [
-                "-keepalive",
-                "-ping",
-                "-maxmessage",
-                "-maxframe",
-                "-maxqueued",
-                "-closetimeout",
-                "-deadtimeout",
-                "-deflate",
-                "-deflatelevel",
-                "-deflatewindow",
-                "-deflatemin",
-                "-deflatetakeover",
-            ] {
+            for name in OPTIONS {
                 words.push(Obj::from_str(name));
                 words.push(option_value(name, &opts));
             }

@@ -102,20 +102,9 @@ impl Queue {
         };
         let mut written = 0;
         while written < total {
-            // The parts from `written` on.
-            let mut skip = written;
-            let mut bufs = [IoSlice::new(&[]); 3];
-            let mut n = 0;
-            for p in parts {
-                if skip >= p.len() {
-                    skip -= p.len();
-                    continue;
-                }
-                bufs[n] = IoSlice::new(&p[skip..]);
-                skip = 0;
-                n += 1;
-            }
-            match (&**socket).write_vectored(&bufs[..n]) {
+            let left = after(parts, written);
+            let bufs = left.map(IoSlice::new);
+            match (&**socket).write_vectored(&bufs) {
                 Ok(k) => written += k,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -128,16 +117,7 @@ impl Queue {
         if written < total {
             // The socket is full: the rest waits for the I/O thread, which
             // writes it before anything else.
-            let mut rest = Vec::with_capacity(total - written);
-            let mut skip = written;
-            for p in parts {
-                if skip >= p.len() {
-                    skip -= p.len();
-                    continue;
-                }
-                rest.extend_from_slice(&p[skip..]);
-                skip = 0;
-            }
+            let rest = after(parts, written).concat();
             shared.queued.fetch_add(rest.len(), Ordering::AcqRel);
             d.rest = rest;
             shared.give_turn();
@@ -146,4 +126,13 @@ impl Queue {
         }
         true
     }
+}
+
+/// What is left of `parts` once their first `skip` bytes are written.
+fn after(parts: [&[u8]; 3], mut skip: usize) -> [&[u8]; 3] {
+    parts.map(|p| {
+        let cut = skip.min(p.len());
+        skip -= cut;
+        &p[cut..]
+    })
 }

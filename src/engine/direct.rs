@@ -26,6 +26,9 @@ use super::types::{ConnId, Direct, Shared};
 
 /// The most a burst gathers before it is written.
 const GATHER_MAX: usize = 256 * 1024;
+/// The most a gather buffer keeps between bursts (an idle connection holds
+/// no more than this).
+const GATHER_KEEP: usize = 32 * 1024;
 
 impl Queue {
     /// Writes a frame, `head` then `payload`, to the connection's socket
@@ -65,7 +68,7 @@ impl Queue {
         }
         let gathered = std::mem::take(&mut d.gathered);
         shared.queued.fetch_sub(gathered.len(), Ordering::AcqRel);
-        self.write_now(id, shared, d, [&gathered, head, payload])
+        self.write_now(id, shared, d, gathered, [head, payload])
     }
 
     /// Writes the frames a burst gathered, once its last message has been
@@ -84,18 +87,21 @@ impl Queue {
         }
         let gathered = std::mem::take(&mut d.gathered);
         shared.queued.fetch_sub(gathered.len(), Ordering::AcqRel);
-        self.write_now(id, shared, d, [&gathered, &[], &[]]);
+        self.write_now(id, shared, d, gathered, [&[], &[]]);
     }
 
-    /// Writes `parts` in order (the lock held); what the socket does not
-    /// take is left, counted in `queued`, for the I/O thread.
+    /// Writes `gathered` then `frame` (the lock held); what the socket does
+    /// not take is left, counted in `queued`, for the I/O thread. The
+    /// gather buffer comes back, emptied, for the next burst.
     fn write_now(
         &self,
         id: ConnId,
         shared: &Shared,
         mut d: MutexGuard<'_, Direct>,
-        parts: [&[u8]; 3],
+        mut gathered: Vec<u8>,
+        frame: [&[u8]; 2],
     ) -> bool {
+        let parts = [&gathered[..], frame[0], frame[1]];
         let total: usize = parts.iter().map(|p| p.len()).sum();
         let Some(socket) = d.socket.as_ref() else {
             return false;
@@ -114,10 +120,14 @@ impl Queue {
             }
         }
         d.wrote_at = Some(Instant::now());
-        if written < total {
+        let rest = (written < total).then(|| after(parts, written).concat());
+        if gathered.capacity() <= GATHER_KEEP {
+            gathered.clear();
+            d.gathered = gathered;
+        }
+        if let Some(rest) = rest {
             // The socket is full: the rest waits for the I/O thread, which
             // writes it before anything else.
-            let rest = after(parts, written).concat();
             shared.queued.fetch_add(rest.len(), Ordering::AcqRel);
             d.rest = rest;
             shared.give_turn();

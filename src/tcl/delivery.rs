@@ -46,6 +46,7 @@ pub fn init_thread() {
         interps: Default::default(),
         by_id: Default::default(),
         moved: Default::default(),
+        kinds: state::Kinds::new(),
     });
     teardown::install_exit_hooks();
 }
@@ -94,17 +95,23 @@ fn route(id: ConnId, ev: Event) {
         return;
     }
     // One lookup gives all a message needs (this runs once per message).
-    let Some((interp, shared, handler, sock, moved)) = state::with(|r| {
+    let Some((interp, shared, handler, sock, kind, moved)) = state::with(|r| {
         let ((interp, name), moved) = match r.by_id.get(&id) {
             Some(entry) => (entry, false),
             None => (r.by_id.get(r.moved.get(&id)?)?, true),
         };
         let c = r.interps.get(interp)?.conns.get(name)?;
+        let kind = match ev {
+            Event::Text(_) => Some(r.kinds.text.clone()),
+            Event::Binary(_) => Some(r.kinds.binary.clone()),
+            _ => None,
+        };
         Some((
             *interp,
             c.shared.clone(),
             c.handler.clone(),
             c.name.clone(),
+            kind,
             moved,
         ))
     }) else {
@@ -116,7 +123,7 @@ fn route(id: ConnId, ev: Event) {
         if matches!(ev, Event::Closed { .. }) {
             return;
         }
-        return to_handler(interp, &handler, sock, ev);
+        return to_handler(interp, &handler, sock, kind, ev);
     }
     let w = ev.weight();
     if w > 0 {
@@ -126,7 +133,7 @@ fn route(id: ConnId, ev: Event) {
             bridge::update(id);
         }
     }
-    to_handler(interp, &handler, sock, ev);
+    to_handler(interp, &handler, sock, kind, ev);
     if w > 0 && shared.inbox.load(Ordering::Acquire) == 0 {
         // The burst's last message is handled: out with what its
         // handlers sent (src/engine/direct.rs).
@@ -156,27 +163,30 @@ fn end_all(why: &str) {
     }
 }
 
-/// Makes an event of `sock` the handler call tcllib makes.
-fn to_handler(interp: Interp, handler: &Obj, sock_obj: Obj, ev: Event) {
+/// Makes an event of `sock` the handler call tcllib makes (`kind`: the
+/// shared word of a text or binary message).
+fn to_handler(interp: Interp, handler: &Obj, sock_obj: Obj, kind: Option<Obj>, ev: Event) {
     if interp.is_deleted() {
         return;
     }
     // A handler may delete its interpreter: its memory stays until this
     // delivery is over, and its deletion callback (teardown.rs) runs then.
-    let _keep = interp.preserve();
+    let keep = interp.preserve();
+    let mut kind = kind;
+    let mut word = |k: &str| kind.take().unwrap_or_else(|| Obj::from_str(k));
     match ev {
         Event::Text(b) => {
             let msg = Obj::from_utf8(&b);
             engine::pool::give(b);
-            run_handler(interp, handler, sock_obj, "text", msg)
+            run_handler(&keep, handler, sock_obj, word("text"), msg)
         }
         Event::Binary(b) => {
             let msg = Obj::from_bytes(&b);
             engine::pool::give(b);
-            run_handler(interp, handler, sock_obj, "binary", msg)
+            run_handler(&keep, handler, sock_obj, word("binary"), msg)
         }
-        Event::Ping(b) => run_handler(interp, handler, sock_obj, "ping", Obj::from_bytes(&b)),
-        Event::Pong(b) => run_handler(interp, handler, sock_obj, "pong", Obj::from_bytes(&b)),
+        Event::Ping(b) => run_handler(&keep, handler, sock_obj, word("ping"), Obj::from_bytes(&b)),
+        Event::Pong(b) => run_handler(&keep, handler, sock_obj, word("pong"), Obj::from_bytes(&b)),
         ev => state_change(interp, &sock_obj.to_string_lossy(), ev),
     }
 }

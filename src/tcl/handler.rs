@@ -1,7 +1,7 @@
 //! Running a WebSocket's handler as tcllib does: `{*}$handler $sock $kind
 //! $msg` at global level, its errors logged, never raised.
 
-use super::ffi::{Interp, Obj};
+use super::ffi::{CallError, Interp, Obj, Preserved};
 use super::log::{log, Level};
 use super::state;
 
@@ -14,28 +14,29 @@ pub fn notify(interp: Interp, sock: &str, kind: &str, msg: Obj) {
     }) else {
         return;
     };
-    run_handler(interp, &handler, name, kind, msg);
-}
-
-/// Runs `handler` with an event of `sock`.
-pub fn run_handler(interp: Interp, handler: &Obj, sock: Obj, kind: &str, msg: Obj) {
     if interp.is_deleted() {
         return;
     }
-    let Ok(mut words) = handler.elements(interp) else {
-        log(interp, Level::ERROR, || {
-            "Error when executing WebSocket reception handler: handler is not a list".into()
-        });
+    run_handler(&interp.preserve(), &handler, name, Obj::from_str(kind), msg);
+}
+
+/// Runs `handler` with an event of `sock`, in the interpreter `keep`
+/// preserves (the caller's guard covers the whole delivery).
+pub fn run_handler(keep: &Preserved, handler: &Obj, sock: Obj, kind: Obj, msg: Obj) {
+    let interp = keep.interp();
+    if interp.is_deleted() {
         return;
-    };
-    words.extend([sock, Obj::from_str(kind), msg]);
-    if let Err(e) = interp.eval_global(&words) {
-        let e = e.to_string_lossy();
-        log(interp, Level::ERROR, || {
-            format!("Error when executing WebSocket reception handler: {e}")
-        });
     }
-    if !interp.is_deleted() {
-        interp.reset_result();
+    match keep.call_global(handler, &[sock, kind, msg]) {
+        Ok(()) => {}
+        Err(CallError::NotAList) => log(interp, Level::ERROR, || {
+            "Error when executing WebSocket reception handler: handler is not a list".into()
+        }),
+        Err(CallError::Failed(e)) => {
+            let e = e.to_string_lossy();
+            log(interp, Level::ERROR, || {
+                format!("Error when executing WebSocket reception handler: {e}")
+            });
+        }
     }
 }

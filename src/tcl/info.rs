@@ -63,13 +63,14 @@ pub fn find(interp: Interp, objv: Args) -> Result<Obj, TclError> {
     }
     let host = objv.get_or(1, "*");
     let port = objv.get_or(2, "*");
-    let conns: Vec<(String, Obj)> = state::with(|r| {
+    let mut conns: Vec<(String, Obj)> = state::with(|r| {
         r.interp(interp)
             .conns
             .iter()
             .map(|(k, c)| (k.clone(), c.name.clone()))
             .collect()
     });
+    conns.sort_by(|a, b| a.0.cmp(&b.0));
     let empty = Obj::from_str("");
     let mut found = Vec::new();
     for (key, name) in conns {

@@ -15,7 +15,9 @@ use crate::protocol::{close as close_codes, Role};
 /// tcllib's type argument: an integer opcode, or text/binary/ping by
 /// their first letter.
 fn parse_type(t: &Obj) -> Option<i32> {
-    if let Some(n) = t.int() {
+    // A word that starts with a letter is no integer: spare Tcl the try.
+    let word = t.tcl_utf().first().is_some_and(u8::is_ascii_alphabetic);
+    if let Some(n) = (!word).then(|| t.int()).flatten() {
         return (0..=15).contains(&n).then_some(n as i32);
     }
     match t.tcl_utf().first().map(u8::to_ascii_lowercase) {

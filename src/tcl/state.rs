@@ -3,7 +3,7 @@
 //! touches it; handlers are never run while it is borrowed.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::engine::{ConnId, Mailbox, Options, Shared};
@@ -98,8 +98,9 @@ pub struct Client {
 
 /// What one interpreter has.
 pub struct InterpState {
-    /// Its WebSockets, by channel name.
-    pub conns: BTreeMap<String, Conn>,
+    /// Its WebSockets, by channel name (hashed: looked up for every
+    /// message and every `send`; `find` sorts them).
+    pub conns: HashMap<String, Conn, IdHash>,
     /// Its `server` sockets and their `live` registrations.
     pub servers: HashMap<String, Vec<Live>>,
     /// Clients `test` accepted, awaiting `upgrade`, by channel name.
@@ -121,12 +122,31 @@ pub struct Registry {
     /// Connections taken over again: what the engine read for the old id
     /// before it moved the socket goes to the new one.
     pub moved: HashMap<ConnId, ConnId, IdHash>,
+    /// The words `text` and `binary` that every message's handler call
+    /// passes: shared, not made anew per message.
+    pub kinds: Kinds,
+}
+
+/// Shared `text` and `binary` words (see [`Registry::kinds`]).
+pub struct Kinds {
+    pub text: Obj,
+    pub binary: Obj,
+}
+
+impl Kinds {
+    pub fn new() -> Kinds {
+        Kinds {
+            text: Obj::from_str("text"),
+            binary: Obj::from_str("binary"),
+        }
+    }
 }
 
 /// Hashing for keys that are already unique numbers (connection ids,
-/// interpreter addresses): one multiplication instead of SipHash, which
-/// these maps, looked up for every message, do not need (their keys do not
-/// come from the network).
+/// interpreter addresses) or short names Tcl made (channels): a
+/// multiplication per word instead of SipHash, which these maps, looked up
+/// for every message, do not need (their keys do not come from the
+/// network).
 pub type IdHash = std::hash::BuildHasherDefault<IdHasher>;
 
 /// The hasher of [`IdHash`].

@@ -253,6 +253,91 @@ unsafe extern "C" fn command_deleted(data: *mut c_void) {
 /// A `Tcl_Preserve` on an interpreter, released when dropped.
 pub struct Preserved(Interp);
 
+/// Words of a call made without a heap allocation (a handler's prefix
+/// and its three arguments fit, as tcllib's examples write them).
+const STACK_WORDS: usize = 12;
+
+/// Why [`Preserved::call_global`] failed.
+pub enum CallError {
+    /// The prefix is not a list.
+    NotAList,
+    /// The script raised this error.
+    Failed(Obj),
+}
+
+impl Preserved {
+    /// The preserved interpreter.
+    pub fn interp(&self) -> Interp {
+        self.0
+    }
+
+    /// `{*}$prefix {*}$args` at global level (a handler call, once per
+    /// message), its result emptied afterwards. Under this guard's
+    /// `Tcl_Preserve`: no second one, and no vector of words on the heap.
+    pub fn call_global(&self, prefix: &Obj, args: &[Obj]) -> Result<(), CallError> {
+        let interp = self.0;
+        if interp.is_deleted() {
+            return Err(CallError::Failed(Obj::from_str("interpreter deleted")));
+        }
+        let mut n: Tcl_Size = 0;
+        let mut v: *mut *mut Tcl_Obj = std::ptr::null_mut();
+        // SAFETY: live interpreter and object; on success Tcl gives `n`
+        // element pointers owned by the list.
+        let rc = unsafe {
+            tcl_sys::tclsys_list_obj_get_elements(interp.0, prefix.as_ptr(), &mut n, &mut v)
+        };
+        if rc != TCL_OK {
+            interp.reset_result();
+            return Err(CallError::NotAList);
+        }
+        let n = n as usize;
+        let total = n + args.len();
+        let mut stack = [std::ptr::null_mut(); STACK_WORDS];
+        let mut heap = Vec::new();
+        let words: &mut [*mut Tcl_Obj] = if total <= STACK_WORDS {
+            &mut stack[..total]
+        } else {
+            heap.resize(total, std::ptr::null_mut());
+            &mut heap
+        };
+        for (i, w) in words[..n].iter_mut().enumerate() {
+            // SAFETY: `i < n` elements of the list, live now; our own
+            // reference keeps each alive if the script changes the list.
+            unsafe {
+                *w = *v.add(i);
+                tcl_sys::tclsys_incr_refcount(*w);
+            }
+        }
+        for (w, a) in words[n..].iter_mut().zip(args) {
+            *w = a.as_ptr();
+        }
+        // SAFETY: live (preserved) interpreter; every word is live, held by
+        // us or by `args`, for the whole evaluation.
+        let rc = unsafe {
+            tcl!(tcl_EvalObjv(
+                interp.0,
+                total as Tcl_Size,
+                words.as_ptr(),
+                tcl_sys::TCL_EVAL_GLOBAL as c_int
+            ))
+        };
+        // Still preserved: readable even if the script deleted it.
+        let r = if rc == TCL_OK {
+            Ok(())
+        } else {
+            Err(CallError::Failed(interp.result()))
+        };
+        if !interp.is_deleted() {
+            interp.reset_result();
+        }
+        for w in &words[..n] {
+            // SAFETY: the references taken above.
+            unsafe { tcl_sys::tclsys_decr_refcount(*w) };
+        }
+        r
+    }
+}
+
 impl Drop for Preserved {
     fn drop(&mut self) {
         // SAFETY: balances the Tcl_Preserve of `Interp::preserve`; this may

@@ -24,5 +24,5 @@ pub mod os;
 mod text;
 
 pub use channel::{Channel, ChannelCallback, ReadEnd, Taken, Watch};
-pub use interp::{string_match, Interp};
+pub use interp::{string_match, CallError, Interp, Preserved};
 pub use obj::{Args, Obj};

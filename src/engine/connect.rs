@@ -1,33 +1,34 @@
 //! Client connections before they are WebSockets (`::websocket::open`):
-//! name resolution on a short-lived helper thread, non-blocking connects to
-//! each resolved address in turn, a CONNECT tunnel when a proxy is used,
-//! the TLS handshake for wss://, the HTTP upgrade request and the check of
-//! the server's answer. Nothing here blocks the I/O thread or Tcl's.
+//! name resolution on the resolver's threads, non-blocking connects to
+//! each resolved address in turn (attempts.rs), a CONNECT tunnel when a
+//! proxy is used (tunnel.rs), the TLS handshake for wss://, the HTTP
+//! upgrade request and the check of the server's answer. Nothing here
+//! blocks the I/O thread or Tcl's.
 //!
 //! Once the handshake succeeds the socket becomes an ordinary client
 //! [`Conn`](super::conn::Conn): the loop registers it like any other, with
 //! the bytes that followed the answer's blank line as its first input.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mio::net::TcpStream;
-use mio::{Interest, Registry, Token};
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use mio::{Registry, Token};
 
+use super::attempts::{Attempts, Outcome};
 use super::mailbox::Event;
-use super::opened::{ConnectFailure, Connected};
+use super::opened::{ConnectFailure, Connected, IoFailure};
 use super::options::Options;
 use super::queue::{Cmd, Input, Queue};
 use super::request::{ConnectRequest, Registration};
 use super::timers::Timers;
+use super::tls::{CertRequest, TlsError};
 use super::transport::{tls_error, TlsSession, Transport};
+use super::tunnel::Tunnel;
 use super::types::{ConnId, Shared, Stream};
 use crate::protocol::client_handshake::{check_response, parse_head, Head, Refusal};
-use crate::protocol::proxy::{self, Answer};
 use crate::protocol::Role;
 
 /// Longest wait for the reverse lookups of the two ends once the handshake
@@ -36,10 +37,10 @@ const NAMING_GRACE: Duration = Duration::from_secs(1);
 
 impl ConnectFailure {
     /// A failed read or write: a TLS failure says why, others are I/O.
-    fn from_io(e: &io::Error) -> ConnectFailure {
-        match tls_error(e) {
-            Some(t) => ConnectFailure::Tls(super::tls::describe(t)),
-            None => ConnectFailure::Io(e.to_string()),
+    fn from_io(e: io::Error) -> ConnectFailure {
+        match tls_error(&e) {
+            Some(t) => ConnectFailure::Tls(TlsError::Session(t.clone())),
+            None => ConnectFailure::Io(IoFailure::Stream(e)),
         }
     }
 }
@@ -74,17 +75,14 @@ struct Pending {
     req: Box<ConnectRequest>,
     deadline: Option<Instant>,
     phase: Phase,
-    addrs: VecDeque<SocketAddr>,
-    binds: Vec<SocketAddr>,
-    last_error: Option<String>,
-    /// The address being connected to.
-    current: Option<SocketAddr>,
+    attempts: Attempts,
     stream: Option<Transport>,
+    /// How much of the upgrade request is written.
     written: usize,
-    /// The CONNECT request for the proxy.
-    tunnel: Vec<u8>,
+    /// Through the proxy, once connected to it.
+    tunnel: Option<Tunnel>,
     /// TLS: whether the server asked for a client certificate.
-    cert_request: Option<super::tls::CertRequest>,
+    cert_request: Option<CertRequest>,
     input: Vec<u8>,
     /// The handshake's result: subprotocol and bytes after the answer.
     done: Option<(String, Option<crate::protocol::deflate::Agreed>, Vec<u8>)>,
@@ -143,13 +141,10 @@ impl Connecting {
             req,
             deadline,
             phase: Phase::Resolving,
-            addrs: VecDeque::new(),
-            binds: Vec::new(),
-            last_error: None,
-            current: None,
+            attempts: Attempts::default(),
             stream: None,
             written: 0,
-            tunnel: Vec::new(),
+            tunnel: None,
             cert_request: None,
             input: Vec::new(),
             done: None,
@@ -158,8 +153,9 @@ impl Connecting {
         };
         if let (Some(ip), Some(local)) = (literal, local_literal) {
             // Addresses only: nothing to resolve.
-            p.addrs.push_back(SocketAddr::new(ip, dial(&p.req).1));
-            p.binds.extend(local.map(|ip| SocketAddr::new(ip, 0)));
+            let target = SocketAddr::new(ip, dial(&p.req).1);
+            let binds = local.map(|ip| SocketAddr::new(ip, 0)).into_iter().collect();
+            p.attempts = Attempts::new(vec![target], binds);
             let step = p.try_next(id, registry);
             self.map.insert(id, p);
             self.after(id, step, now, registry, timers);
@@ -177,7 +173,7 @@ impl Connecting {
         });
         self.map.insert(id, p);
         if let Err(e) = spawned {
-            let step = Step::Fail(ConnectFailure::Io(format!("cannot resolve names: {e}")));
+            let step = Step::Fail(ConnectFailure::Io(IoFailure::NoLookup(e)));
             self.after(id, step, now, registry, timers);
         }
     }
@@ -195,17 +191,16 @@ impl Connecting {
         let step = match input {
             Input::Resolved { target, local } if p.phase == Phase::Resolving => {
                 match (target, local.transpose()) {
-                    (Err(e), _) => Step::Fail(ConnectFailure::Io(format!(
-                        "cannot resolve \"{}\": {e}",
-                        dial(&p.req).0
-                    ))),
-                    (_, Err(e)) => Step::Fail(ConnectFailure::Io(format!(
-                        "cannot resolve -myaddr \"{}\": {e}",
-                        p.req.myaddr.as_deref().unwrap_or("")
-                    ))),
+                    (Err(source), _) => Step::Fail(ConnectFailure::Io(IoFailure::Resolve {
+                        host: dial(&p.req).0.to_owned(),
+                        source,
+                    })),
+                    (_, Err(source)) => Step::Fail(ConnectFailure::Io(IoFailure::ResolveLocal {
+                        myaddr: p.req.myaddr.clone().unwrap_or_default(),
+                        source,
+                    })),
                     (Ok(addrs), Ok(binds)) => {
-                        p.addrs = addrs.into();
-                        p.binds = binds.unwrap_or_default();
+                        p.attempts = Attempts::new(addrs, binds.unwrap_or_default());
                         p.try_next(id, registry)
                     }
                 }
@@ -306,6 +301,10 @@ impl Connecting {
                     ConnectFailure::Invalid(t) => {
                         log::info!(conn = id.0; "opening handshake failed: {t}")
                     }
+                    // As the reason was logged when it was words.
+                    ConnectFailure::Io(e) => {
+                        log::debug!(conn = id.0; "opening failed: Io({:?})", e.to_string())
+                    }
                     other => log::debug!(conn = id.0; "opening failed: {other:?}"),
                 }
                 let mut p = self.map.remove(&id)?;
@@ -340,56 +339,15 @@ impl Pending {
     /// Starts a connect to the next address; fails when none is left.
     fn try_next(&mut self, id: ConnId, registry: &Registry) -> Step {
         self.drop_stream(registry);
-        while let Some(addr) = self.addrs.pop_front() {
-            match self.start_connect(addr) {
-                Ok(stream) => {
-                    let mut stream = Transport::plain(stream);
-                    if let Err(e) = registry.register(
-                        &mut stream,
-                        Token(id.0 as usize),
-                        Interest::READABLE | Interest::WRITABLE,
-                    ) {
-                        self.last_error = Some(e.to_string());
-                        continue;
-                    }
-                    self.stream = Some(stream);
-                    self.current = Some(addr);
-                    self.phase = Phase::Connecting;
-                    return Step::Wait;
-                }
-                Err(e) => self.last_error = Some(format!("{addr}: {e}")),
+        let token = Token(id.0 as usize);
+        match self.attempts.next(registry, token, dial(&self.req).0) {
+            Ok(stream) => {
+                self.stream = Some(stream);
+                self.phase = Phase::Connecting;
+                Step::Wait
             }
+            Err(why) => Step::Fail(ConnectFailure::Io(why)),
         }
-        let why = self
-            .last_error
-            .take()
-            .unwrap_or_else(|| format!("no address for \"{}\"", dial(&self.req).0));
-        Step::Fail(ConnectFailure::Io(why))
-    }
-
-    fn start_connect(&self, addr: SocketAddr) -> io::Result<TcpStream> {
-        let bind = if self.binds.is_empty() {
-            None
-        } else {
-            let same = self.binds.iter().find(|b| b.is_ipv4() == addr.is_ipv4());
-            Some(*same.ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::AddrNotAvailable,
-                    "no -myaddr address of the same family",
-                )
-            })?)
-        };
-        let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-        sock.set_nonblocking(true)?;
-        if let Some(b) = bind {
-            sock.bind(&SockAddr::from(b))?;
-        }
-        match sock.connect(&SockAddr::from(addr)) {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-            Err(e) => return Err(e),
-        }
-        Ok(TcpStream::from_std(sock.into()))
     }
 
     /// The socket became ready while connecting: connected, or failed.
@@ -397,29 +355,16 @@ impl Pending {
         let Some(stream) = &self.stream else {
             return Step::Wait;
         };
-        let failed = match stream.take_error() {
-            Ok(Some(e)) | Err(e) => Some(e),
-            Ok(None) => None,
+        let (peer, local) = match self.attempts.check(stream) {
+            Outcome::Pending => return Step::Wait,
+            Outcome::Failed => return self.try_next(id, registry),
+            Outcome::Connected(peer, local) => (peer, local),
         };
-        if let Some(e) = failed {
-            let addr = self.current.map(|a| format!("{a}: ")).unwrap_or_default();
-            self.last_error = Some(format!("{addr}{e}"));
-            return self.try_next(id, registry);
-        }
-        let (peer, local) = match (stream.peer_addr(), stream.local_addr()) {
-            (Ok(p), Ok(l)) => (p, l),
-            (Err(e), _) if e.kind() == io::ErrorKind::NotConnected => return Step::Wait,
-            (Err(e), _) | (_, Err(e)) => {
-                self.last_error = Some(e.to_string());
-                return self.try_next(id, registry);
-            }
-        };
-        let _ = stream.set_nodelay(true);
         self.ends = Some((peer, local));
         self.written = 0;
         if let Some(p) = &self.req.proxy {
             self.phase = Phase::Proxy;
-            self.tunnel = proxy::connect_request(&self.req.host, self.req.port, p.auth.as_deref());
+            self.tunnel = Some(Tunnel::new(p, &self.req.host, self.req.port));
         } else if let Err(why) = self.start_tls() {
             return Step::Fail(why);
         }
@@ -446,7 +391,7 @@ impl Pending {
             return Ok(());
         };
         let (session, request) = super::tls::session(&tls.config, tls.name.clone())
-            .map_err(|e| ConnectFailure::Tls(super::tls::describe(&e)))?;
+            .map_err(|e| ConnectFailure::Tls(TlsError::Session(e)))?;
         self.cert_request = Some(request);
         let Some(stream) = self.stream.take() else {
             return Ok(());
@@ -459,63 +404,19 @@ impl Pending {
 
     /// Asks the proxy for a tunnel and reads its answer.
     fn proxy(&mut self) -> Step {
-        let Some(stream) = self.stream.as_mut() else {
+        let (Some(stream), Some(tunnel)) = (self.stream.as_mut(), self.tunnel.as_mut()) else {
             return Step::Wait;
         };
-        let proxy_name = self
-            .req
-            .proxy
-            .as_ref()
-            .map(|p| proxy::authority(&p.host, p.port))
-            .unwrap_or_default();
-        while self.written < self.tunnel.len() {
-            match stream.write(&self.tunnel[self.written..]) {
-                Ok(0) => return Step::Fail(ConnectFailure::Io("connection lost".into())),
-                Ok(n) => self.written += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Wait,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Step::Fail(ConnectFailure::Io(e.to_string())),
-            }
-        }
-        // Byte by byte up to the blank line: what follows is the server's.
-        let mut eof = false;
-        loop {
-            let mut b = [0u8; 1];
-            match stream.read(&mut b) {
-                Ok(0) => {
-                    eof = true;
-                    break;
-                }
-                Ok(_) => {
-                    self.input.push(b[0]);
-                    if self.input.ends_with(b"\n\n") || self.input.ends_with(b"\n\r\n") {
-                        break;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Step::Fail(ConnectFailure::Io(e.to_string())),
-            }
-        }
-        match proxy::parse_answer(&self.input) {
-            Answer::Incomplete if eof => Step::Fail(ConnectFailure::Io(format!(
-                "the proxy {proxy_name} closed the connection before answering"
-            ))),
-            Answer::Incomplete => Step::Wait,
-            Answer::Invalid(why) => {
-                Step::Fail(ConnectFailure::Io(format!("proxy {proxy_name}: {why}")))
-            }
-            Answer::Refused { code, status_line } => {
-                Step::Fail(ConnectFailure::ProxyRefused { code, status_line })
-            }
-            Answer::Open(_) => {
-                self.input.clear();
-                self.written = 0;
+        match tunnel.drive(stream) {
+            Ok(false) => Step::Wait,
+            Ok(true) => {
+                self.tunnel = None;
                 match self.start_tls() {
                     Ok(()) => Step::Wait,
                     Err(why) => Step::Fail(why),
                 }
             }
+            Err(why) => Step::Fail(why),
         }
     }
 
@@ -531,18 +432,14 @@ impl Pending {
             }
             Ok(false) => Step::Wait,
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Step::Fail(ConnectFailure::Tls(
-                self.silent_end().unwrap_or_else(|| {
-                    "the server closed the connection during the TLS handshake \
-                     (is it a TLS server?)"
-                        .into()
-                }),
+                self.silent_end().unwrap_or(TlsError::EndedHandshake),
             )),
-            Err(e) => Step::Fail(ConnectFailure::from_io(&e)),
+            Err(e) => Step::Fail(ConnectFailure::from_io(e)),
         }
     }
 
     /// TLS: why the server may have ended the connection without a word.
-    fn silent_end(&self) -> Option<String> {
+    fn silent_end(&self) -> Option<TlsError> {
         self.cert_request.as_ref()?.explain_end()
     }
 
@@ -550,21 +447,21 @@ impl Pending {
     fn handshake(&mut self) -> Step {
         // A TLS server that refuses our certificate may just drop us once
         // the handshake seemed done: say so rather than "connection lost".
-        let lost = |e: &io::Error, silent: &Option<String>| match silent {
-            Some(why) => ConnectFailure::Tls(why.clone()),
+        let mut silent = self.silent_end();
+        let mut lost = |e: io::Error| match silent.take() {
+            Some(why) => ConnectFailure::Tls(why),
             None => ConnectFailure::from_io(e),
         };
-        let silent = self.silent_end();
         let Some(stream) = self.stream.as_mut() else {
             return Step::Wait;
         };
         while self.written < self.req.request.len() {
             match stream.write(&self.req.request[self.written..]) {
-                Ok(0) => return Step::Fail(ConnectFailure::Io("connection lost".into())),
+                Ok(0) => return Step::Fail(ConnectFailure::Io(IoFailure::Lost)),
                 Ok(n) => self.written += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Step::Fail(lost(&e, &silent)),
+                Err(e) => return Step::Fail(lost(e)),
             }
         }
         let mut buf = [0u8; 16 * 1024];
@@ -578,7 +475,7 @@ impl Pending {
                 Ok(n) => self.input.extend_from_slice(&buf[..n]),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Step::Fail(lost(&e, &silent)),
+                Err(e) => return Step::Fail(lost(e)),
             }
         }
         match parse_head(&self.input) {
@@ -603,9 +500,7 @@ impl Pending {
             )),
             Head::Incomplete if eof => match self.silent_end() {
                 Some(why) if self.input.is_empty() => Step::Fail(ConnectFailure::Tls(why)),
-                _ => Step::Fail(ConnectFailure::Io(
-                    "the server closed the connection before answering".into(),
-                )),
+                _ => Step::Fail(ConnectFailure::Io(IoFailure::ServerClosed)),
             },
             Head::Incomplete => Step::Wait,
         }

@@ -146,7 +146,12 @@ fn refused_not_found_and_timeout() {
     crate::engine::engine().connect(request(port, mb.clone(), None));
     match &events(&mb, &rx, 1)[..] {
         [Event::ConnectFailed(ConnectFailure::Io(why))] => {
-            assert!(why.contains("refused"), "{why}")
+            let cause = std::error::Error::source(why).and_then(|s| s.downcast_ref::<io::Error>());
+            assert_eq!(
+                cause.map(io::Error::kind),
+                Some(io::ErrorKind::ConnectionRefused)
+            );
+            assert!(why.to_string().contains("refused"), "{why}")
         }
         other => panic!("{other:?}"),
     }
@@ -191,7 +196,7 @@ fn unresolvable_name() {
     crate::engine::engine().connect(req);
     match &events(&mb, &rx, 1)[..] {
         [Event::ConnectFailed(ConnectFailure::Io(why))] => {
-            assert!(why.contains("no-such-host.invalid"), "{why}")
+            assert!(why.to_string().contains("no-such-host.invalid"), "{why}")
         }
         other => panic!("{other:?}"),
     }

@@ -16,6 +16,7 @@
 //! counters shared with Tcl threads), and the leaves tls.rs, options.rs,
 //! pool.rs, resolver.rs, fault.rs.
 
+mod attempts;
 mod compress;
 mod conn;
 mod connect;
@@ -35,6 +36,7 @@ mod resolver;
 mod timers;
 pub mod tls;
 pub mod transport;
+mod tunnel;
 mod types;
 
 pub use handle::{engine, running, Engine};

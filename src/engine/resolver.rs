@@ -3,6 +3,7 @@
 //! run on a small fixed pool of threads, so that many `open`s at once
 //! queue their lookups instead of starting a thread each.
 
+use std::fmt;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -13,8 +14,28 @@ type Job = Box<dyn FnOnce() + Send>;
 
 static POOL: OnceLock<Option<Mutex<Sender<Job>>>> = OnceLock::new();
 
+/// Why a lookup cannot be run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unavailable {
+    /// No thread of the pool could be started.
+    NoThread,
+    /// The pool's threads are gone.
+    Stopped,
+}
+
+impl fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Unavailable::NoThread => "cannot start a thread for name lookups",
+            Unavailable::Stopped => "name lookups stopped",
+        })
+    }
+}
+
+impl std::error::Error for Unavailable {}
+
 /// Runs `job` on the pool; Err when no thread could be started.
-pub fn submit(job: impl FnOnce() + Send + 'static) -> Result<(), String> {
+pub fn submit(job: impl FnOnce() + Send + 'static) -> Result<(), Unavailable> {
     let pool = POOL.get_or_init(|| {
         let (tx, rx) = channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
@@ -30,12 +51,12 @@ pub fn submit(job: impl FnOnce() + Send + 'static) -> Result<(), String> {
         (started > 0).then(|| Mutex::new(tx))
     });
     let Some(tx) = pool else {
-        return Err("cannot start a thread for name lookups".into());
+        return Err(Unavailable::NoThread);
     };
     tx.lock()
         .unwrap()
         .send(Box::new(job))
-        .map_err(|_| "name lookups stopped".to_string())
+        .map_err(|_| Unavailable::Stopped)
 }
 
 fn work(rx: &Mutex<Receiver<Job>>) {

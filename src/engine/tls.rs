@@ -1,6 +1,7 @@
 //! TLS for `wss://` (rustls with the *ring* provider, TLS 1.2 and 1.3):
-//! the client configurations, where trust comes from, and readable words
-//! for what goes wrong.
+//! the client configurations, where trust comes from, and what goes wrong
+//! ([`TlsError`]: the failure with its cause, put in words a script's
+//! author can act on only by its `Display`).
 //!
 //! Trust: the system's CA bundle (the file `SSL_CERT_FILE` names, else the
 //! first of the usual places, `/etc/ssl/certs/ca-certificates.crt` on
@@ -10,6 +11,8 @@
 //! (a DNS name, sent as SNI, or an IP address). `-insecure` accepts any
 //! certificate (the handshake's signatures are still checked).
 
+use std::fmt;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -17,8 +20,8 @@ use std::sync::{Arc, OnceLock};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::ResolvesClientCert;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::pki_types::pem::{self, PemObject};
+use rustls::pki_types::{CertificateDer, InvalidDnsNameError, PrivateKeyDer, ServerName, UnixTime};
 use rustls::sign::CertifiedKey;
 use rustls::{
     AlertDescription, CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct,
@@ -48,6 +51,135 @@ pub struct TlsOptions {
     pub insecure: bool,
 }
 
+/// What goes wrong with TLS: a configuration that cannot be made from
+/// `open`'s options, or a session that fails. It keeps its cause
+/// ([`std::error::Error::source`]); its `Display` is the reason the Tcl
+/// layer and the log show.
+#[derive(Debug)]
+pub enum TlsError {
+    /// rustls refused the protocol versions asked for.
+    Versions(Error),
+    /// `-keyfile` without `-certfile`.
+    KeyWithoutCertificate { keyfile: PathBuf },
+    /// A file of an option (`what`: "-cafile"...) could not be read.
+    Read {
+        what: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    /// A file of certificates that is not good PEM.
+    BadPem {
+        what: &'static str,
+        path: PathBuf,
+        source: pem::Error,
+    },
+    /// A file of certificates with none in it.
+    NoCertificate { what: &'static str, path: PathBuf },
+    /// No private key could be read from the key file.
+    NoPrivateKey { path: PathBuf, source: pem::Error },
+    /// `-cafile`'s certificates are none of them usable as a CA.
+    NoUsableCa { path: PathBuf },
+    /// None of the system's CA bundles could be read.
+    NoSystemRoots,
+    /// rustls refused the client certificate and key.
+    ClientCertificate(Error),
+    /// The URL's host cannot be a certificate's name.
+    BadServerName {
+        host: String,
+        source: InvalidDnsNameError,
+    },
+    /// The session failed: a certificate not trusted or not for the host,
+    /// an alert from the server...
+    Session(Error),
+    /// The server, having asked for a client certificate, ended the
+    /// connection without a word after receiving ours.
+    ClientCertificateRefused,
+    /// The server, having asked for a client certificate we do not have,
+    /// ended the connection without a word.
+    ClientCertificateRequired,
+    /// The server ended the connection during the handshake.
+    EndedHandshake,
+}
+
+impl fmt::Display for TlsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlsError::Versions(e) => write!(f, "{e}"),
+            TlsError::KeyWithoutCertificate { keyfile } => write!(
+                f,
+                "-keyfile \"{}\" given without -certfile",
+                keyfile.display()
+            ),
+            TlsError::Read { what, path, source } => {
+                let e = source.to_string();
+                let e = e.split(" (os error").next().unwrap_or(&e).to_lowercase();
+                write!(f, "cannot read {what} \"{}\": {e}", path.display())
+            }
+            TlsError::BadPem { what, path, source } => {
+                write!(f, "bad PEM in {what} \"{}\": {source}", path.display())
+            }
+            TlsError::NoCertificate { what, path } => {
+                write!(f, "no certificate in {what} \"{}\"", path.display())
+            }
+            TlsError::NoPrivateKey { path, source } => write!(
+                f,
+                "no usable private key in \"{}\": {source}",
+                path.display()
+            ),
+            TlsError::NoUsableCa { path } => write!(
+                f,
+                "no usable CA certificate in -cafile \"{}\"",
+                path.display()
+            ),
+            TlsError::NoSystemRoots => write!(
+                f,
+                "no system CA certificates (looked for {}); give -cafile",
+                SYSTEM_BUNDLES[0]
+            ),
+            TlsError::ClientCertificate(e) => {
+                write!(f, "unusable client certificate or key: {e}")
+            }
+            TlsError::BadServerName { host, .. } => {
+                write!(f, "\"{host}\" is not a valid host name for TLS")
+            }
+            TlsError::Session(e) => f.write_str(&describe(e)),
+            TlsError::ClientCertificateRefused => f.write_str(
+                "the server ended the connection after receiving our client certificate: \
+                 it does not accept it",
+            ),
+            TlsError::ClientCertificateRequired => f.write_str(CERTIFICATE_REQUIRED),
+            TlsError::EndedHandshake => f.write_str(
+                "the server closed the connection during the TLS handshake \
+                 (is it a TLS server?)",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TlsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TlsError::Versions(e) | TlsError::ClientCertificate(e) | TlsError::Session(e) => {
+                Some(e)
+            }
+            TlsError::Read { source, .. } => Some(source),
+            TlsError::BadPem { source, .. } | TlsError::NoPrivateKey { source, .. } => Some(source),
+            TlsError::BadServerName { source, .. } => Some(source),
+            TlsError::KeyWithoutCertificate { .. }
+            | TlsError::NoCertificate { .. }
+            | TlsError::NoUsableCa { .. }
+            | TlsError::NoSystemRoots
+            | TlsError::ClientCertificateRefused
+            | TlsError::ClientCertificateRequired
+            | TlsError::EndedHandshake => None,
+        }
+    }
+}
+
+/// Why a server asks for a client certificate it did not get.
+const CERTIFICATE_REQUIRED: &str =
+    "the server requires a client certificate (see -certfile and -keyfile)";
+
 fn provider() -> Arc<CryptoProvider> {
     static P: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
     P.get_or_init(|| Arc::new(rustls::crypto::ring::default_provider()))
@@ -57,18 +189,23 @@ fn provider() -> Arc<CryptoProvider> {
 /// The client configuration for these options. The one without options
 /// (system store, no client certificate) is made once and shared, so that
 /// its session cache serves every connection.
-pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, String> {
+pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, TlsError> {
     if *opts == TlsOptions::default() {
-        static DEFAULT: OnceLock<Result<Arc<ClientConfig>, String>> = OnceLock::new();
-        return DEFAULT.get_or_init(|| build(opts).map(Arc::new)).clone();
+        static DEFAULT: OnceLock<Arc<ClientConfig>> = OnceLock::new();
+        if let Some(config) = DEFAULT.get() {
+            return Ok(config.clone());
+        }
+        // A failure is not kept: the system's roots, read once, fail again.
+        let config = Arc::new(build(opts)?);
+        return Ok(DEFAULT.get_or_init(|| config).clone());
     }
     build(opts).map(Arc::new)
 }
 
-fn build(opts: &TlsOptions) -> Result<ClientConfig, String> {
+fn build(opts: &TlsOptions) -> Result<ClientConfig, TlsError> {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?;
+        .map_err(TlsError::Versions)?;
     let builder = if opts.insecure {
         builder
             .dangerous()
@@ -83,10 +220,7 @@ fn build(opts: &TlsOptions) -> Result<ClientConfig, String> {
     let mut config = match &opts.certfile {
         None => {
             if let Some(k) = &opts.keyfile {
-                return Err(format!(
-                    "-keyfile \"{}\" given without -certfile",
-                    k.display()
-                ));
+                return Err(TlsError::KeyWithoutCertificate { keyfile: k.clone() });
             }
             builder.with_no_client_auth()
         }
@@ -96,55 +230,63 @@ fn build(opts: &TlsOptions) -> Result<ClientConfig, String> {
             let key = private_key(key_path)?;
             builder
                 .with_client_auth_cert(chain, key)
-                .map_err(|e| format!("unusable client certificate or key: {e}"))?
+                .map_err(TlsError::ClientCertificate)?
         }
     };
     config.enable_sni = true;
     Ok(config)
 }
 
-fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| {
-        let e = e.to_string();
-        let e = e.split(" (os error").next().unwrap_or(&e).to_lowercase();
-        format!("cannot read {what} \"{}\": {e}", path.display())
+fn read(path: &Path, what: &'static str) -> Result<Vec<u8>, TlsError> {
+    std::fs::read(path).map_err(|source| TlsError::Read {
+        what,
+        path: path.to_owned(),
+        source,
     })
 }
 
 /// Every certificate of a PEM file (at least one).
-fn certificates(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+fn certificates(path: &Path, what: &'static str) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let pem = read(path, what)?;
     let certs = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("bad PEM in {what} \"{}\": {e}", path.display()))?;
+        .map_err(|source| TlsError::BadPem {
+            what,
+            path: path.to_owned(),
+            source,
+        })?;
     if certs.is_empty() {
-        return Err(format!("no certificate in {what} \"{}\"", path.display()));
+        return Err(TlsError::NoCertificate {
+            what,
+            path: path.to_owned(),
+        });
     }
     Ok(certs)
 }
 
-fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
+fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
     let pem = read(path, "-keyfile")?;
-    PrivateKeyDer::from_pem_slice(&pem)
-        .map_err(|e| format!("no usable private key in \"{}\": {e}", path.display()))
+    PrivateKeyDer::from_pem_slice(&pem).map_err(|source| TlsError::NoPrivateKey {
+        path: path.to_owned(),
+        source,
+    })
 }
 
-fn ca_file(path: &Path) -> Result<RootCertStore, String> {
+fn ca_file(path: &Path) -> Result<RootCertStore, TlsError> {
     let certs = certificates(path, "-cafile")?;
     let mut roots = RootCertStore::empty();
     let (added, _) = roots.add_parsable_certificates(certs);
     if added == 0 {
-        return Err(format!(
-            "no usable CA certificate in -cafile \"{}\"",
-            path.display()
-        ));
+        return Err(TlsError::NoUsableCa {
+            path: path.to_owned(),
+        });
     }
     Ok(roots)
 }
 
 /// The system's CA certificates, read once.
-fn system_roots() -> Result<Arc<RootCertStore>, String> {
-    static ROOTS: OnceLock<Result<Arc<RootCertStore>, String>> = OnceLock::new();
+fn system_roots() -> Result<Arc<RootCertStore>, TlsError> {
+    static ROOTS: OnceLock<Option<Arc<RootCertStore>>> = OnceLock::new();
     ROOTS
         .get_or_init(|| {
             let env = std::env::var_os("SSL_CERT_FILE").map(PathBuf::from);
@@ -159,15 +301,13 @@ fn system_roots() -> Result<Arc<RootCertStore>, String> {
                 let certs = CertificateDer::pem_slice_iter(&pem).filter_map(Result::ok);
                 roots.add_parsable_certificates(certs);
                 if !roots.is_empty() {
-                    return Ok(Arc::new(roots));
+                    return Some(Arc::new(roots));
                 }
             }
-            Err(format!(
-                "no system CA certificates (looked for {}); give -cafile",
-                SYSTEM_BUNDLES[0]
-            ))
+            None
         })
         .clone()
+        .ok_or(TlsError::NoSystemRoots)
 }
 
 /// What a session knows of the server's interest in a client certificate.
@@ -186,16 +326,14 @@ impl CertRequest {
 
     /// Why the server may have ended the connection without a word (many
     /// servers drop a client certificate they refuse without an alert).
-    pub fn explain_end(&self) -> Option<String> {
+    pub fn explain_end(&self) -> Option<TlsError> {
         if !self.asked() {
             return None;
         }
         Some(if self.have {
-            "the server ended the connection after receiving our client certificate: \
-             it does not accept it"
-                .into()
+            TlsError::ClientCertificateRefused
         } else {
-            "the server requires a client certificate (see -certfile and -keyfile)".into()
+            TlsError::ClientCertificateRequired
         })
     }
 }
@@ -246,9 +384,11 @@ impl ResolvesClientCert for Asked {
 }
 
 /// The name the server's certificate must carry (and SNI, for a DNS name).
-pub fn server_name(host: &str) -> Result<ServerName<'static>, String> {
-    ServerName::try_from(host.to_owned())
-        .map_err(|_| format!("\"{host}\" is not a valid host name for TLS"))
+pub fn server_name(host: &str) -> Result<ServerName<'static>, TlsError> {
+    ServerName::try_from(host.to_owned()).map_err(|source| TlsError::BadServerName {
+        host: host.to_owned(),
+        source,
+    })
 }
 
 /// `-insecure`: every certificate is good; the handshake's signatures are
@@ -343,9 +483,7 @@ pub fn describe(e: &Error) -> String {
         },
         Error::NoCertificatesPresented => "the server sent no certificate".into(),
         Error::AlertReceived(a) => match a {
-            AlertDescription::CertificateRequired => {
-                "the server requires a client certificate (see -certfile and -keyfile)".into()
-            }
+            AlertDescription::CertificateRequired => CERTIFICATE_REQUIRED.into(),
             AlertDescription::BadCertificate
             | AlertDescription::UnsupportedCertificate
             | AlertDescription::CertificateUnknown
@@ -430,12 +568,53 @@ mod tests {
     }
 
     #[test]
+    fn errors_in_words_keep_their_cause() {
+        let opts = TlsOptions {
+            keyfile: Some("/k.pem".into()),
+            ..Default::default()
+        };
+        let e = client_config(&opts).unwrap_err();
+        assert_eq!(e.to_string(), "-keyfile \"/k.pem\" given without -certfile");
+        let e = server_name("bad host").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "\"bad host\" is not a valid host name for TLS"
+        );
+        assert!(std::error::Error::source(&e).is_some());
+        let e = TlsError::Session(Error::AlertReceived(AlertDescription::CertificateRequired));
+        assert_eq!(e.to_string(), CERTIFICATE_REQUIRED);
+        assert_eq!(
+            TlsError::ClientCertificateRequired.to_string(),
+            CERTIFICATE_REQUIRED
+        );
+        assert_eq!(
+            TlsError::EndedHandshake.to_string(),
+            "the server closed the connection during the TLS handshake (is it a TLS server?)"
+        );
+        assert_eq!(
+            TlsError::NoSystemRoots.to_string(),
+            "no system CA certificates (looked for /etc/ssl/certs/ca-certificates.crt); \
+             give -cafile"
+        );
+    }
+
+    #[test]
     fn missing_files_are_named() {
         let opts = TlsOptions {
             cafile: Some("/nonexistent/ca.pem".into()),
             ..Default::default()
         };
-        let e = client_config(&opts).unwrap_err();
+        let err = client_config(&opts).unwrap_err();
+        assert!(matches!(
+            &err,
+            TlsError::Read {
+                what: "-cafile",
+                ..
+            }
+        ));
+        let cause = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<io::Error>());
+        assert_eq!(cause.map(io::Error::kind), Some(io::ErrorKind::NotFound));
+        let e = err.to_string();
         assert!(
             e.contains("cannot read -cafile \"/nonexistent/ca.pem\""),
             "{e}"

@@ -555,7 +555,7 @@ pub fn check_response(
     let exts: Vec<&str> = head.values("Sec-WebSocket-Extensions").collect();
     let agreed = match deflate::check_answer(deflate, &exts) {
         Ok(a) => a,
-        Err(why) => return invalid(why),
+        Err(why) => return invalid(why.to_string()),
     };
     let protos: Vec<&str> = head
         .values("Sec-WebSocket-Protocol")

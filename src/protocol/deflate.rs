@@ -2,6 +2,8 @@
 //! sides, and the per-message codec over flate2 (raw deflate). Sans-I/O:
 //! header values in, header values and bytes out.
 
+use std::fmt;
+
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 /// The extension's name in Sec-WebSocket-Extensions.
@@ -110,12 +112,83 @@ fn bits(v: &str) -> Option<u8> {
     v.parse::<u8>().ok().filter(|b| (8..=15).contains(b))
 }
 
-fn parse_params(list: &ParamList) -> Result<Params, String> {
+/// What is wrong with an offer's or an answer's parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParamError {
+    /// A parameter given twice.
+    Twice(String),
+    /// Window bits that are not 8 to 15: the parameter and its value.
+    BadBits { param: String, value: String },
+    /// A parameter unknown, or with a value it cannot have (or without
+    /// the one it must have).
+    Unknown(String),
+}
+
+impl fmt::Display for ParamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParamError::Twice(k) => write!(f, "{k} given twice"),
+            ParamError::BadBits { param, value } => write!(f, "bad {param} {value}"),
+            ParamError::Unknown(k) => write!(f, "bad parameter {k}"),
+        }
+    }
+}
+
+impl std::error::Error for ParamError {}
+
+/// Why a server's Sec-WebSocket-Extensions answer cannot be accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeflateError {
+    /// Extensions we did not offer (their names, in the answer's order).
+    NotOffered(Vec<String>),
+    /// permessage-deflate parameters that do not parse.
+    BadParams(ParamError),
+    /// A server window larger than the one we asked for.
+    WindowOver { bits: u8, offered: u8 },
+    /// client_max_window_bits in an answer must have a value.
+    ClientBitsWithoutValue,
+}
+
+impl fmt::Display for DeflateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeflateError::NotOffered(names) => write!(
+                f,
+                "the server chose extensions that were not offered: {}",
+                names.join(", ")
+            ),
+            DeflateError::BadParams(e) => write!(f, "bad {NAME} answer: {e}"),
+            DeflateError::WindowOver { bits, offered } => write!(
+                f,
+                "bad {NAME} answer: server_max_window_bits={bits} over the {offered} offered"
+            ),
+            DeflateError::ClientBitsWithoutValue => write!(
+                f,
+                "bad {NAME} answer: client_max_window_bits without a value"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for DeflateError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DeflateError::BadParams(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+fn parse_params(list: &ParamList) -> Result<Params, ParamError> {
     let mut p = Params::default();
     let mut seen: Vec<&str> = Vec::new();
+    let bad_bits = |k: &str, v: &str| ParamError::BadBits {
+        param: k.to_owned(),
+        value: v.to_owned(),
+    };
     for (k, v) in list {
         if seen.contains(&k.as_str()) {
-            return Err(format!("{k} given twice"));
+            return Err(ParamError::Twice(k.clone()));
         }
         seen.push(k);
         let v = v.as_deref();
@@ -123,13 +196,13 @@ fn parse_params(list: &ParamList) -> Result<Params, String> {
             ("server_no_context_takeover", None) => p.server_no_context_takeover = true,
             ("client_no_context_takeover", None) => p.client_no_context_takeover = true,
             ("server_max_window_bits", Some(v)) => {
-                p.server_max_window_bits = Some(bits(v).ok_or(format!("bad {k} {v}"))?)
+                p.server_max_window_bits = Some(bits(v).ok_or_else(|| bad_bits(k, v))?)
             }
             ("client_max_window_bits", None) => p.client_max_window_bits = Some(None),
             ("client_max_window_bits", Some(v)) => {
-                p.client_max_window_bits = Some(Some(bits(v).ok_or(format!("bad {k} {v}"))?))
+                p.client_max_window_bits = Some(Some(bits(v).ok_or_else(|| bad_bits(k, v))?))
             }
-            _ => return Err(format!("bad parameter {k}")),
+            _ => return Err(ParamError::Unknown(k.clone())),
         }
     }
     Ok(p)
@@ -225,33 +298,27 @@ pub fn offer(cfg: &Config) -> Option<String> {
 
 /// Client: checks the server's Sec-WebSocket-Extensions values against
 /// what [`offer`] sent. Ok(None): no extension (the server declined).
-pub fn check_answer(cfg: &Config, values: &[&str]) -> Result<Option<Agreed>, String> {
+pub fn check_answer(cfg: &Config, values: &[&str]) -> Result<Option<Agreed>, DeflateError> {
     let list = parse_list(values);
     if list.is_empty() {
         return Ok(None);
     }
-    let names: Vec<&str> = list.iter().map(|(n, _)| n.as_str()).collect();
-    if !cfg.enabled || list.len() > 1 || names[0] != NAME {
-        return Err(format!(
-            "the server chose extensions that were not offered: {}",
-            names.join(", ")
-        ));
+    if !cfg.enabled || list.len() > 1 || list[0].0 != NAME {
+        let names = list.into_iter().map(|(n, _)| n).collect();
+        return Err(DeflateError::NotOffered(names));
     }
-    let p = parse_params(&list[0].1).map_err(|e| format!("bad {NAME} answer: {e}"))?;
+    let p = parse_params(&list[0].1).map_err(DeflateError::BadParams)?;
     let w = cfg.window.clamp(9, 15);
     if let Some(b) = p.server_max_window_bits {
         if w < 15 && b > w {
-            return Err(format!(
-                "bad {NAME} answer: server_max_window_bits={b} over the {w} offered"
-            ));
+            return Err(DeflateError::WindowOver {
+                bits: b,
+                offered: w,
+            });
         }
     }
     let client_bits = match p.client_max_window_bits {
-        Some(None) => {
-            return Err(format!(
-                "bad {NAME} answer: client_max_window_bits without a value"
-            ))
-        }
+        Some(None) => return Err(DeflateError::ClientBitsWithoutValue),
         Some(Some(b)) => b.min(w),
         None => w,
     };
@@ -534,6 +601,26 @@ mod tests {
         ] {
             assert!(check_answer(&cfg(), &[bad]).is_err(), "{bad}");
         }
+        // The words, made only by Display, with the cause kept.
+        let e = check_answer(&cfg(), &["permessage-deflate; server_max_window_bits=20"]);
+        let e = e.unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "bad permessage-deflate answer: bad server_max_window_bits 20"
+        );
+        assert!(std::error::Error::source(&e).is_some());
+        assert_eq!(
+            check_answer(&cfg(), &["x-one, permessage-deflate"])
+                .unwrap_err()
+                .to_string(),
+            "the server chose extensions that were not offered: x-one, permessage-deflate"
+        );
+        assert_eq!(
+            check_answer(&c, &["permessage-deflate; server_max_window_bits=12"])
+                .unwrap_err()
+                .to_string(),
+            "bad permessage-deflate answer: server_max_window_bits=12 over the 11 offered"
+        );
         assert!(check_answer(&c, &["permessage-deflate; server_max_window_bits=12"]).is_err());
         assert!(check_answer(&Config::default(), &["permessage-deflate"]).is_err());
     }

@@ -109,11 +109,16 @@ impl Extras {
     }
 }
 
+/// A TLS error in words, as the reason of a Tcl error.
+fn reason(e: tls::TlsError) -> TclError {
+    TclError::reason(e.to_string())
+}
+
 /// The TLS configuration for a wss:// URL to `host`; Err: the reason.
 pub fn tls_target(extras: &Extras, host: &str) -> Result<TlsTarget, TclError> {
     Ok(TlsTarget {
-        config: tls::client_config(&extras.tls)?,
-        name: tls::server_name(host)?,
+        config: tls::client_config(&extras.tls).map_err(reason)?,
+        name: tls::server_name(host).map_err(reason)?,
     })
 }
 

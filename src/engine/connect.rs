@@ -28,7 +28,7 @@ use super::tls::{CertRequest, TlsError};
 use super::transport::{tls_error, TlsSession, Transport};
 use super::tunnel::Tunnel;
 use super::types::{ConnId, Shared, Stream};
-use crate::protocol::client_handshake::{check_response, parse_head, Head, Refusal};
+use crate::protocol::client_handshake::{check_response, parse_head, BadAnswer, Head, Refusal};
 use crate::protocol::Role;
 
 /// Longest wait for the reverse lookups of the two ends once the handshake
@@ -495,9 +495,7 @@ impl Pending {
                     Err(Refusal::Invalid(why)) => Step::Fail(ConnectFailure::Invalid(why)),
                 }
             }
-            Head::TooLarge => Step::Fail(ConnectFailure::Invalid(
-                "the server's answer is too large".into(),
-            )),
+            Head::TooLarge => Step::Fail(ConnectFailure::Invalid(BadAnswer::TooLarge)),
             Head::Incomplete if eof => match self.silent_end() {
                 Some(why) if self.input.is_empty() => Step::Fail(ConnectFailure::Tls(why)),
                 _ => Step::Fail(ConnectFailure::Io(IoFailure::ServerClosed)),

@@ -10,6 +10,8 @@ use std::net::SocketAddr;
 
 use super::resolver::Unavailable;
 use super::tls::TlsError;
+use crate::protocol::client_handshake::BadAnswer;
+use crate::protocol::proxy::BadProxyAnswer;
 
 /// A successful opening handshake.
 #[derive(Debug)]
@@ -36,8 +38,9 @@ pub enum ConnectFailure {
     Io(IoFailure),
     /// The server answered with another status than 101 (`http::ncode`).
     Status(String),
-    /// A 101 answer that breaks RFC 6455 4.1 (readable reason).
-    Invalid(String),
+    /// A 101 answer that breaks RFC 6455 4.1 (its `Display` is the
+    /// reason).
+    Invalid(BadAnswer),
     /// The -timeout expired first.
     Timeout,
     /// The TLS session failed: a certificate not trusted or not for the
@@ -72,7 +75,7 @@ pub enum IoFailure {
     /// The proxy ended the connection before its answer was complete.
     ProxyClosed { proxy: String },
     /// The proxy's answer is not HTTP (why, in words of the protocol core).
-    ProxyAnswer { proxy: String, why: String },
+    ProxyAnswer { proxy: String, why: BadProxyAnswer },
     /// The server ended the connection before its answer was complete.
     ServerClosed,
 }
@@ -117,8 +120,8 @@ impl std::error::Error for IoFailure {
             IoFailure::NoAddress { .. }
             | IoFailure::Lost
             | IoFailure::ProxyClosed { .. }
-            | IoFailure::ProxyAnswer { .. }
             | IoFailure::ServerClosed => None,
+            IoFailure::ProxyAnswer { why, .. } => Some(why),
         }
     }
 }

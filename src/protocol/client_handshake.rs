@@ -518,8 +518,73 @@ impl ResponseHead {
 pub enum Refusal {
     /// Not "101": the code as `http::ncode` gives it.
     Status(String),
-    /// A 101 answer that breaks RFC 6455 section 4.1; a readable reason.
-    Invalid(String),
+    /// A 101 answer that breaks RFC 6455 section 4.1.
+    Invalid(BadAnswer),
+}
+
+/// How a 101 answer breaks RFC 6455 section 4.1 (or RFC 7692); its
+/// `Display` is the reason the log and the handler's error give.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BadAnswer {
+    /// No "Upgrade: websocket".
+    NoUpgrade,
+    /// No "Connection: Upgrade".
+    NoConnection,
+    /// No Sec-WebSocket-Accept.
+    NoAccept,
+    /// A Sec-WebSocket-Accept that is not the key's (or several).
+    AcceptMismatch,
+    /// The extensions answered break permessage-deflate's rules.
+    Extension(deflate::DeflateError),
+    /// A subprotocol that was not offered.
+    UnofferedProtocol(String),
+    /// More than one subprotocol.
+    SeveralProtocols(Vec<String>),
+    /// The answer's head is over the limit.
+    TooLarge,
+}
+
+impl std::fmt::Display for BadAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BadAnswer::NoUpgrade => {
+                f.write_str("the server's answer has no \"Upgrade: websocket\" header")
+            }
+            BadAnswer::NoConnection => {
+                f.write_str("the server's answer has no \"Connection: Upgrade\" header")
+            }
+            BadAnswer::NoAccept => {
+                f.write_str("the server's answer has no Sec-WebSocket-Accept header")
+            }
+            BadAnswer::AcceptMismatch => {
+                f.write_str("the server's Sec-WebSocket-Accept does not match the key sent")
+            }
+            BadAnswer::Extension(e) => e.fmt(f),
+            BadAnswer::UnofferedProtocol(p) => {
+                write!(
+                    f,
+                    "the server chose subprotocol \"{p}\", which was not offered"
+                )
+            }
+            BadAnswer::SeveralProtocols(ps) => {
+                write!(
+                    f,
+                    "the server chose several subprotocols: {}",
+                    ps.join(", ")
+                )
+            }
+            BadAnswer::TooLarge => f.write_str("the server's answer is too large"),
+        }
+    }
+}
+
+impl std::error::Error for BadAnswer {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BadAnswer::Extension(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 /// The subprotocol chosen ("" for none) and the permessage-deflate agreed.
@@ -537,25 +602,23 @@ pub fn check_response(
     if code != "101" {
         return Err(Refusal::Status(code));
     }
-    let invalid = |s: String| Err(Refusal::Invalid(s));
+    let invalid = |why: BadAnswer| Err(Refusal::Invalid(why));
     if !head.has_token("Upgrade", "websocket") {
-        return invalid("the server's answer has no \"Upgrade: websocket\" header".into());
+        return invalid(BadAnswer::NoUpgrade);
     }
     if !head.has_token("Connection", "Upgrade") {
-        return invalid("the server's answer has no \"Connection: Upgrade\" header".into());
+        return invalid(BadAnswer::NoConnection);
     }
     let accepts: Vec<&str> = head.values("Sec-WebSocket-Accept").collect();
     match accepts.as_slice() {
-        [] => return invalid("the server's answer has no Sec-WebSocket-Accept header".into()),
+        [] => return invalid(BadAnswer::NoAccept),
         [a] if *a == accept_key(key) => {}
-        _ => {
-            return invalid("the server's Sec-WebSocket-Accept does not match the key sent".into())
-        }
+        _ => return invalid(BadAnswer::AcceptMismatch),
     }
     let exts: Vec<&str> = head.values("Sec-WebSocket-Extensions").collect();
     let agreed = match deflate::check_answer(deflate, &exts) {
         Ok(a) => a,
-        Err(why) => return invalid(why.to_string()),
+        Err(why) => return invalid(BadAnswer::Extension(why)),
     };
     let protos: Vec<&str> = head
         .values("Sec-WebSocket-Protocol")
@@ -566,12 +629,9 @@ pub fn check_response(
     match protos.as_slice() {
         [] => Ok((String::new(), agreed)),
         [p] if offered.iter().any(|o| o == p) => Ok(((*p).to_owned(), agreed)),
-        [p] => invalid(format!(
-            "the server chose subprotocol \"{p}\", which was not offered"
-        )),
-        _ => invalid(format!(
-            "the server chose several subprotocols: {}",
-            protos.join(", ")
+        [p] => invalid(BadAnswer::UnofferedProtocol((*p).to_owned())),
+        _ => invalid(BadAnswer::SeveralProtocols(
+            protos.iter().map(|p| (*p).to_owned()).collect(),
         )),
     }
 }
@@ -769,7 +829,7 @@ mod tests {
             Ok("chat".into())
         );
         let invalid = |r: Result<String, Refusal>, what: &str| match r {
-            Err(Refusal::Invalid(m)) => assert!(m.contains(what), "{m}"),
+            Err(Refusal::Invalid(m)) => assert!(m.to_string().contains(what), "{m}"),
             other => panic!("{other:?}"),
         };
         invalid(

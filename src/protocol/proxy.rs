@@ -78,19 +78,39 @@ pub enum Answer {
         status_line: String,
     },
     /// Not an HTTP answer.
-    Invalid(String),
+    Invalid(BadProxyAnswer),
 }
+
+/// Why a proxy's answer is no HTTP answer; `Display` gives the reason.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BadProxyAnswer {
+    /// Its head is over the limit.
+    TooLarge,
+    /// Its status line (the first 60 characters) is not HTTP's.
+    NotHttp(String),
+}
+
+impl std::fmt::Display for BadProxyAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BadProxyAnswer::TooLarge => f.write_str("the proxy's answer is too large"),
+            BadProxyAnswer::NotHttp(line) => {
+                write!(f, "the proxy's answer is not HTTP: \"{line}\"")
+            }
+        }
+    }
+}
+
+impl std::error::Error for BadProxyAnswer {}
 
 pub fn parse_answer(buf: &[u8]) -> Answer {
     match parse_head(buf) {
         Head::Incomplete => Answer::Incomplete,
-        Head::TooLarge => Answer::Invalid("the proxy's answer is too large".into()),
+        Head::TooLarge => Answer::Invalid(BadProxyAnswer::TooLarge),
         Head::Complete(head, len) => {
             if !head.status_line.starts_with("HTTP/") {
-                return Answer::Invalid(format!(
-                    "the proxy's answer is not HTTP: \"{}\"",
-                    head.status_line.chars().take(60).collect::<String>()
-                ));
+                let line = head.status_line.chars().take(60).collect();
+                return Answer::Invalid(BadProxyAnswer::NotHttp(line));
             }
             let code = head.ncode();
             if code.len() == 3 && code.starts_with('2') {

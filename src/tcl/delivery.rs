@@ -13,10 +13,11 @@
 //! again through the wake-up queued for the rest, and carries on where
 //! this call stopped; this call then goes on after it.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use super::disconnect::closed;
-use super::ffi::events::{EventSource, ThreadId};
+use super::ffi::events::{EventSource, Polled, ThreadId};
 use super::ffi::{Interp, Obj};
 use super::handler::run_handler;
 use super::{bridge, log, open_outcome, state, teardown};
@@ -26,12 +27,17 @@ use crate::engine::{self, options::INBOX_HIGH_WATER, ConnId, Event, Mailbox, Not
 /// turns (the rest waits for the next wake-up, already queued).
 const BATCH: usize = 256;
 
-/// Wakes one Tcl thread by queueing our event into it.
-struct ThreadNotifier(ThreadId);
+/// Wakes one Tcl thread: raises the flag of its delivery source, which
+/// its next check phase turns into a queued event (src/tcl/ffi/events.rs).
+struct ThreadNotifier {
+    thread: ThreadId,
+    flag: Arc<AtomicBool>,
+}
 
 impl Notify for ThreadNotifier {
     fn notify(&self) {
-        self.0.queue::<Delivery>(true);
+        self.flag.store(true, Ordering::Release);
+        self.thread.alert();
     }
 }
 
@@ -40,13 +46,18 @@ pub fn init_thread() {
     if state::has_registry() {
         return;
     }
-    let tid = ThreadId::current();
+    let source = Polled::install::<Delivery>();
+    let notifier = ThreadNotifier {
+        thread: ThreadId::current(),
+        flag: source.flag(),
+    };
     state::install(|| state::Registry {
-        mailbox: Mailbox::new(Box::new(ThreadNotifier(tid))),
+        mailbox: Mailbox::new(Box::new(notifier)),
         interps: Default::default(),
         by_id: Default::default(),
         moved: Default::default(),
         kinds: state::Kinds::new(),
+        source,
     });
     teardown::install_exit_hooks();
 }
@@ -63,14 +74,15 @@ impl EventSource for Delivery {
         if !state::has_registry() {
             return;
         }
-        let mailbox = state::with(|r| r.mailbox.clone());
+        let (mailbox, wake) = state::with(|r| (r.mailbox.clone(), r.source.flag()));
         mailbox.woken();
         let _batch = engine::running().map(|e| e.batch());
         for _ in 0..BATCH {
             let (next, rearm) = mailbox.pop();
             if rearm {
-                // One more wake-up into this thread.
-                ThreadId::current().queue::<Delivery>(false);
+                // One more delivery in this thread, after Tcl's timers and
+                // channels have had their turn (or in a nested event loop).
+                wake.store(true, Ordering::Release);
             }
             let Some((id, ev)) = next else { break };
             route(id, ev);

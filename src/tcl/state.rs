@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::engine::{ConnId, Mailbox, Options, Shared};
 
+use super::ffi::events::Polled;
 use super::ffi::{Channel, Interp, Obj};
 use super::level::Level;
 
@@ -125,6 +126,9 @@ pub struct Registry {
     /// The words `text` and `binary` that every message's handler call
     /// passes: shared, not made anew per message.
     pub kinds: Kinds,
+    /// The event source that delivers the mailbox's events (delivery.rs),
+    /// removed with the registry; raising its flag asks for a delivery.
+    pub source: Polled,
 }
 
 /// Shared `text` and `binary` words (see [`Registry::kinds`]).

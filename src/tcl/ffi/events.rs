@@ -1,12 +1,15 @@
-//! Tcl's event machinery as the package uses it: events queued into a
-//! thread ([`ThreadId::queue`]), idle callbacks, and the hooks Tcl calls
-//! when an interpreter is deleted, a thread exits or the process exits.
+//! Tcl's event machinery as the package uses it: an event source polled
+//! in Tcl's check phase ([`Polled`]), idle callbacks, and the hooks Tcl
+//! calls when an interpreter is deleted, a thread exits or the process
+//! exits.
 //! Every function Tcl calls here is a thin trampoline into a safe Rust
 //! function, under [`guard`].
 
 use std::ffi::{c_int, c_void};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
-use tcl_sys::{tcl, Tcl_Event, Tcl_Interp, Tcl_ThreadId};
+use tcl_sys::{tcl, Tcl_Event, Tcl_Interp, Tcl_ThreadId, Tcl_Time};
 
 use super::guard::guard;
 use super::interp::Interp;
@@ -54,23 +57,114 @@ impl ThreadId {
         ThreadId(unsafe { tcl!(tcl_GetCurrentThread()) })
     }
 
-    /// Queues an event into the thread, serviced by `S`; `alert` wakes
-    /// its notifier (not needed for the calling thread, which services its
-    /// queue before it waits). The thread must be alive.
-    pub fn queue<S: EventSource>(self, alert: bool) {
-        // SAFETY: Tcl_Alloc'ed event of the right size, handed over to Tcl
-        // (which frees it); the target thread is alive (see Mailbox::close).
+    /// Wakes the thread's notifier (`Tcl_ThreadAlert`), from any thread:
+    /// it runs its event sources' check procedures. The thread must be
+    /// alive.
+    pub fn alert(self) {
+        // SAFETY: meant to be called from any thread; the target thread is
+        // alive (see Mailbox::close).
+        unsafe { tcl!(tcl_ThreadAlert(self.0)) }
+    }
+}
+
+/// An event source of this thread, serviced by an [`EventSource`], that any thread asks
+/// for by raising a flag ([`Polled::flag`]; from another thread, then
+/// [`ThreadId::alert`]). Tcl queues its event in the check phase of
+/// `Tcl_DoOneEvent`, as it does for timers and channels, and services it
+/// after theirs: however much it has to do, they get their turns (an
+/// event queued while the last one is serviced would be serviced before
+/// Tcl ever looks at timers and channels again). Dropped on this thread,
+/// which removes the source.
+pub struct Polled {
+    flag: Arc<AtomicBool>,
+    data: *const AtomicBool,
+    setup: SourceProc,
+    check: SourceProc,
+}
+
+/// A setup or check procedure of an event source.
+type SourceProc = unsafe extern "C" fn(*mut c_void, c_int);
+
+impl Polled {
+    /// Adds a source serviced by `S` to the calling thread.
+    pub fn install<S: EventSource>() -> Polled {
+        let flag = Arc::new(AtomicBool::new(false));
+        let data = Arc::into_raw(flag.clone());
+        // SAFETY: plain functions; the data is one reference to the flag,
+        // taken back in `drop` once Tcl lets go of the source.
         unsafe {
-            let ev = tcl_sys::tclsys_alloc(std::mem::size_of::<Tcl_Event>()).cast::<Tcl_Event>();
-            (*ev).proc_ = Some(event_proc::<S>);
-            (*ev).nextPtr = std::ptr::null_mut();
-            tcl_sys::tclsys_thread_queue_event(
-                self.0,
-                ev,
-                tcl_sys::TCL_QUEUE_POSITION_TAIL,
-                alert as c_int,
-            );
+            tcl!(tcl_CreateEventSource(
+                Some(setup_proc::<S>),
+                Some(check_proc::<S>),
+                data.cast_mut().cast()
+            ))
+        };
+        Polled {
+            flag,
+            data,
+            setup: setup_proc::<S>,
+            check: check_proc::<S>,
         }
+    }
+
+    /// The flag that asks for `S` to be serviced.
+    pub fn flag(&self) -> Arc<AtomicBool> {
+        self.flag.clone()
+    }
+}
+
+impl Drop for Polled {
+    fn drop(&mut self) {
+        // SAFETY: removes the source `install` added on this thread, with
+        // the same procedures and data; then takes back its reference.
+        unsafe {
+            tcl!(tcl_DeleteEventSource(
+                Some(self.setup),
+                Some(self.check),
+                self.data.cast_mut().cast()
+            ));
+            drop(Arc::from_raw(self.data));
+        }
+    }
+}
+
+/// Before the thread waits: no waiting while the flag is up.
+unsafe extern "C" fn setup_proc<S: EventSource>(data: *mut c_void, flags: c_int) {
+    if flags & tcl_sys::TCL_FILE_EVENTS as c_int == 0 {
+        return;
+    }
+    // SAFETY: the flag `Polled::install` registered, alive until the
+    // source is deleted.
+    let flag = unsafe { &*data.cast::<AtomicBool>() };
+    if flag.load(Ordering::Acquire) {
+        let now = Tcl_Time { sec: 0, usec: 0 };
+        // SAFETY: a Tcl time Tcl copies.
+        unsafe { tcl!(tcl_SetMaxBlockTime(&now)) };
+    }
+}
+
+/// After the thread waited: the flag up queues one event for `S`.
+unsafe extern "C" fn check_proc<S: EventSource>(data: *mut c_void, flags: c_int) {
+    if flags & tcl_sys::TCL_FILE_EVENTS as c_int == 0 {
+        return;
+    }
+    // SAFETY: as in `setup_proc`.
+    let flag = unsafe { &*data.cast::<AtomicBool>() };
+    if !flag.swap(false, Ordering::AcqRel) {
+        return;
+    }
+    // SAFETY: Tcl_Alloc'ed event of the right size, handed over to Tcl
+    // (which frees it), queued into the calling thread.
+    unsafe {
+        let ev = tcl_sys::tclsys_alloc(std::mem::size_of::<Tcl_Event>()).cast::<Tcl_Event>();
+        (*ev).proc_ = Some(event_proc::<S>);
+        (*ev).nextPtr = std::ptr::null_mut();
+        tcl_sys::tclsys_thread_queue_event(
+            tcl!(tcl_GetCurrentThread()),
+            ev,
+            tcl_sys::TCL_QUEUE_POSITION_TAIL,
+            0,
+        );
     }
 }
 

@@ -30,6 +30,14 @@ pub struct Url {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UrlError(pub String);
 
+impl std::fmt::Display for UrlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UrlError {}
+
 /// tcllib's `regsub -nocase {^ws} $url "http"`: the URL `http::geturl` is
 /// given.
 pub fn http_url(url: &str) -> String {
@@ -520,6 +528,24 @@ pub enum Refusal {
     Status(String),
     /// A 101 answer that breaks RFC 6455 section 4.1.
     Invalid(BadAnswer),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Status(code) => write!(f, "the server answered {code}, not 101"),
+            Refusal::Invalid(why) => why.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for Refusal {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Refusal::Status(_) => None,
+            Refusal::Invalid(why) => Some(why),
+        }
+    }
 }
 
 /// How a 101 answer breaks RFC 6455 section 4.1 (or RFC 7692); its

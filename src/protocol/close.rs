@@ -25,6 +25,17 @@ pub enum CloseError {
     InvalidUtf8,
 }
 
+impl std::fmt::Display for CloseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CloseError::Protocol => "invalid close payload",
+            CloseError::InvalidUtf8 => "close reason not UTF-8",
+        })
+    }
+}
+
+impl std::error::Error for CloseError {}
+
 pub fn parse_payload(payload: &[u8]) -> Result<ClosePayload, CloseError> {
     match payload {
         [] => Ok(ClosePayload::Empty),

@@ -388,6 +388,17 @@ pub enum InflateError {
     Corrupt,
 }
 
+impl fmt::Display for InflateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            InflateError::TooBig => "inflated message over the limit",
+            InflateError::Corrupt => "invalid deflate data",
+        })
+    }
+}
+
+impl std::error::Error for InflateError {}
+
 /// Decompresses messages, bounded by a limit on the output.
 pub struct Inflater {
     z: Decompress,

@@ -67,6 +67,21 @@ pub enum HeaderError {
     BadMasking,
 }
 
+impl std::fmt::Display for HeaderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HeaderError::ReservedBits => f.write_str("reserved bits set"),
+            HeaderError::UnknownOpcode(op) => write!(f, "unknown opcode {op}"),
+            HeaderError::FragmentedControl => f.write_str("fragmented control frame"),
+            HeaderError::ControlTooLong => f.write_str("control frame payload over 125 bytes"),
+            HeaderError::LengthOverflow => f.write_str("payload length with the high bit set"),
+            HeaderError::BadMasking => f.write_str("frame masking does not match the role"),
+        }
+    }
+}
+
+impl std::error::Error for HeaderError {}
+
 /// Decodes a header at the start of `buf`. `expect_masked` is true when we
 /// are the server (frames from a client must be masked) and false on the
 /// client side (frames from a server must not be masked).

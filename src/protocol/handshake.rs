@@ -24,6 +24,14 @@ pub struct HandshakeError {
     pub code: Vec<&'static str>,
 }
 
+impl std::fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for HandshakeError {}
+
 /// What a valid client request carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValidRequest {

@@ -276,15 +276,11 @@ impl MessageReader {
 
     fn header_error(&self, e: HeaderError) -> ReadError {
         let why = match e {
-            HeaderError::ReservedBits => "reserved bits set".to_owned(),
-            HeaderError::UnknownOpcode(op) => format!("unknown opcode {op}"),
-            HeaderError::FragmentedControl => "fragmented control frame".to_owned(),
-            HeaderError::ControlTooLong => "control frame payload over 125 bytes".to_owned(),
-            HeaderError::LengthOverflow => "payload length with the high bit set".to_owned(),
             HeaderError::BadMasking if self.expect_masked => {
                 "unmasked frame from client".to_owned()
             }
             HeaderError::BadMasking => "masked frame from server".to_owned(),
+            e => e.to_string(),
         };
         ReadError::Protocol(why)
     }
@@ -539,6 +535,23 @@ mod tests {
         let mut out = Vec::new();
         let res = r.feed(data, &mut out);
         (out, res)
+    }
+
+    #[test]
+    fn header_errors_in_words() {
+        let why = |data: &[u8]| feed_all(&mut server(), data).1.unwrap_err().to_string();
+        let mut rsv = cf(true, 1, b"x");
+        rsv[0] |= 0x40;
+        assert_eq!(why(&rsv), "reserved bits set (close code 1002)");
+        assert_eq!(why(&cf(true, 3, b"")), "unknown opcode 3 (close code 1002)");
+        assert_eq!(
+            why(&cf(false, 9, b"")),
+            "fragmented control frame (close code 1002)"
+        );
+        assert_eq!(
+            why(&frame(true, 1, None, b"x")),
+            "unmasked frame from client (close code 1002)"
+        );
     }
 
     fn err_code(data: &[u8]) -> u16 {

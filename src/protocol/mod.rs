@@ -12,6 +12,7 @@ pub mod mask;
 pub mod message;
 pub mod proxy;
 pub mod session;
+pub mod url;
 pub mod utf8;
 
 #[cfg(test)]

@@ -234,6 +234,11 @@ fn plain_char(c: char, path: bool, query: bool) -> bool {
 
 /// A run of plain characters and %XX escapes (at least one for the user).
 fn valid_chars(s: &str, path: bool) -> bool {
+    plain_run(s, path, false) && (path || !s.is_empty())
+}
+
+/// Whether `s` is only plain characters (see `plain_char`) and %XX escapes.
+fn plain_run(s: &str, path: bool, query: bool) -> bool {
     let b = s.as_bytes();
     let mut i = 0;
     while i < s.len() {
@@ -245,12 +250,12 @@ fn valid_chars(s: &str, path: bool) -> bool {
             return false;
         }
         let c = s[i..].chars().next().expect("in bounds");
-        if !plain_char(c, path, false) {
+        if !plain_char(c, path, query) {
             return false;
         }
         i += c.len_utf8();
     }
-    path || !s.is_empty()
+    true
 }
 
 fn is_hex(b: u8) -> bool {
@@ -266,28 +271,7 @@ fn valid_target(t: &str) -> bool {
     if !valid_chars(path, true) {
         return false;
     }
-    match query {
-        None => true,
-        Some(q) => {
-            let b = q.as_bytes();
-            let mut i = 0;
-            while i < q.len() {
-                if b[i] == b'%' {
-                    if i + 2 < q.len() && is_hex(b[i + 1]) && is_hex(b[i + 2]) {
-                        i += 3;
-                        continue;
-                    }
-                    return false;
-                }
-                let c = q[i..].chars().next().expect("in bounds");
-                if !plain_char(c, true, true) {
-                    return false;
-                }
-                i += c.len_utf8();
-            }
-            true
-        }
-    }
+    query.is_none_or(|q| plain_run(q, true, true))
 }
 
 /// geturl's better message for a bad escape: `%(?![0-9a-f][0-9a-f])` and

@@ -10,8 +10,8 @@
 //! 3. [`to_handler`]: the event becomes the handler call tcllib makes.
 //!
 //! A handler that enters the event loop (`update`, `vwait`) gets here
-//! again through the wake-up queued for the rest, and carries on where
-//! this call stopped; this call then goes on after it.
+//! again through the delivery its event source was asked for, and carries
+//! on where this call stopped; this call then goes on after it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -24,7 +24,8 @@ use super::{bridge, log, open_outcome, state, teardown};
 use crate::engine::{self, options::INBOX_HIGH_WATER, ConnId, Event, Mailbox, Notify};
 
 /// Events handled per Tcl event at most, so timers and other channels get
-/// turns (the rest waits for the next wake-up, already queued).
+/// turns (the rest waits for the source's next check phase, already asked
+/// for).
 const BATCH: usize = 256;
 
 /// Wakes one Tcl thread: raises the flag of its delivery source, which
@@ -74,7 +75,7 @@ impl EventSource for Delivery {
         if !state::has_registry() {
             return;
         }
-        let (mailbox, wake) = state::with(|r| (r.mailbox.clone(), r.source.flag()));
+        let mailbox = state::with(|r| r.mailbox.clone());
         mailbox.woken();
         let _batch = engine::running().map(|e| e.batch());
         for _ in 0..BATCH {
@@ -82,7 +83,7 @@ impl EventSource for Delivery {
             if rearm {
                 // One more delivery in this thread, after Tcl's timers and
                 // channels have had their turn (or in a nested event loop).
-                wake.store(true, Ordering::Release);
+                state::with(|r| r.source.raise());
             }
             let Some((id, ev)) = next else { break };
             route(id, ev);

@@ -14,9 +14,6 @@ pub fn notify(interp: Interp, sock: &str, kind: &str, msg: Obj) {
     }) else {
         return;
     };
-    if interp.is_deleted() {
-        return;
-    }
     run_handler(&interp.preserve(), &handler, name, Obj::from_str(kind), msg);
 }
 

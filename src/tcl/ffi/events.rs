@@ -76,8 +76,8 @@ impl ThreadId {
 /// Tcl ever looks at timers and channels again). Dropped on this thread,
 /// which removes the source.
 pub struct Polled {
+    /// Also the source's client data, alive as long as the source.
     flag: Arc<AtomicBool>,
-    data: *const AtomicBool,
     setup: SourceProc,
     check: SourceProc,
 }
@@ -89,41 +89,45 @@ impl Polled {
     /// Adds a source serviced by `S` to the calling thread.
     pub fn install<S: EventSource>() -> Polled {
         let flag = Arc::new(AtomicBool::new(false));
-        let data = Arc::into_raw(flag.clone());
-        // SAFETY: plain functions; the data is one reference to the flag,
-        // taken back in `drop` once Tcl lets go of the source.
+        // SAFETY: plain functions; the data is the flag, which `Polled`
+        // keeps until `drop` has removed the source.
         unsafe {
             tcl!(tcl_CreateEventSource(
                 Some(setup_proc::<S>),
                 Some(check_proc::<S>),
-                data.cast_mut().cast()
+                Arc::as_ptr(&flag).cast_mut().cast()
             ))
         };
         Polled {
             flag,
-            data,
             setup: setup_proc::<S>,
             check: check_proc::<S>,
         }
     }
 
-    /// The flag that asks for `S` to be serviced.
+    /// The flag that asks for the source to be serviced, for another
+    /// thread (which then alerts this one).
     pub fn flag(&self) -> Arc<AtomicBool> {
         self.flag.clone()
+    }
+
+    /// Asks, from this thread, for the source to be serviced again (the
+    /// thread runs its check phase before it waits).
+    pub fn raise(&self) {
+        self.flag.store(true, Ordering::Release);
     }
 }
 
 impl Drop for Polled {
     fn drop(&mut self) {
         // SAFETY: removes the source `install` added on this thread, with
-        // the same procedures and data; then takes back its reference.
+        // the same procedures and data, before the flag goes.
         unsafe {
             tcl!(tcl_DeleteEventSource(
                 Some(self.setup),
                 Some(self.check),
-                self.data.cast_mut().cast()
-            ));
-            drop(Arc::from_raw(self.data));
+                Arc::as_ptr(&self.flag).cast_mut().cast()
+            ))
         }
     }
 }

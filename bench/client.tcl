@@ -8,8 +8,14 @@
 # `size` bytes (mode text or binary) in flight on each, counts the echoes
 # that come back during `duration` seconds after `warmup` seconds, and
 # prints one line:
-#   RESULT msgs=N secs=S msgs_s=R mib_s=M p50_us=A p99_us=B errors=E
+#   RESULT msgs=N secs=S msgs_s=R mib_s=M p50_us=A p99_us=B errors=E cpu_us=C
+# (cpu_us: the process's CPU time per message, all threads, where /proc
+# tells it.)
 package require websocket
+# BENCH_CONFIGURE: package defaults to set first (ours only: -busypoll 0).
+if {[info exists ::env(BENCH_CONFIGURE)]} {
+    websocket::configure {*}$::env(BENCH_CONFIGURE)
+}
 
 lassign $argv url size inflight mode duration warmup conns
 foreach {var default} {size 16 inflight 1 mode binary duration 2 warmup 0.5 conns 1} {
@@ -90,7 +96,20 @@ proc go {} {
     foreach sock $::socks {
         for {set i 0} {$i < $::inflight} {incr i} { fire $sock }
     }
+    after [expr {int($::warmup * 1000)}] {set ::cpu0 [cpu_ticks]}
     after [expr {int(($::warmup + $::duration) * 1000)}] finish
+}
+
+# CPU time of the whole process (every thread) in clock ticks of 10 ms,
+# from /proc (Linux); "" elsewhere.
+proc cpu_ticks {} {
+    if {[catch {open /proc/[pid]/stat} f]} { return "" }
+    set stat [read $f]
+    close $f
+    # After the command name: state, ppid, ...; utime and stime are the
+    # 14th and 15th fields.
+    set rest [string range $stat [expr {[string last ")" $stat] + 2}] end]
+    return [expr {[lindex $rest 11] + [lindex $rest 12]}]
 }
 
 proc pct {sorted q} {
@@ -103,10 +122,16 @@ proc pct {sorted q} {
 proc finish {} {
     set secs $::duration
     set sorted [lsort -integer $::lat]
-    puts [format "RESULT conns=%d size=%d inflight=%d mode=%s msgs=%d secs=%.3f msgs_s=%.1f mib_s=%.3f p50_us=%d p99_us=%d errors=%d" \
+    # CPU per message in the measured window, all threads (10 ms ticks).
+    set cpu ""
+    set t1 [cpu_ticks]
+    if {$t1 ne "" && [info exists ::cpu0] && $::cpu0 ne "" && $::count > 0} {
+        set cpu [format " cpu_us=%.2f" [expr {($t1 - $::cpu0) * 10000.0 / $::count}]]
+    }
+    puts [format "RESULT conns=%d size=%d inflight=%d mode=%s msgs=%d secs=%.3f msgs_s=%.1f mib_s=%.3f p50_us=%d p99_us=%d errors=%d%s" \
         $::conns $::size $::inflight $::mode $::count $secs \
         [expr {$::count / double($secs)}] [expr {$::bytes / double($secs) / 1048576.0}] \
-        [pct $sorted 0.5] [pct $sorted 0.99] $::errors]
+        [pct $sorted 0.5] [pct $sorted 0.99] $::errors $cpu]
     flush stdout
     set ::done 1
 }

@@ -13,7 +13,8 @@
 #     in flight; a fresh server process per case;
 #   - client side: bench/client.tcl (websocket::open) on ours and on the
 #     reference against the native server, and bench/loadgen as the native
-#     client;
+#     client; 1 KiB one at a time also on ours with -busypoll 0, with the
+#     CPU per message of both;
 #   - idle memory: server RSS before/after holding 1000 idle connections;
 #   - isolation: p99 round trip of 20 clients while a 21st stops reading and
 #     the server has 32 MiB of echoes to send it.
@@ -207,7 +208,7 @@ fi
 
 # ---------------------------------------------------------------- client side
 client_case() { # size k mode [9]
-    local size=$1 k=$2 mode=$3 v=${4:-} tclsh=$TCLSH ours=$OURS_LIB limit url n o r w
+    local size=$1 k=$2 mode=$3 v=${4:-} tclsh=$TCLSH ours=$OURS_LIB limit url n o o0 r w
     [ -n "$v" ] && { tclsh=$TCLSH9; ours=$OURS9_LIB; }
     limit=$(awk -v d="$DUR" -v w="$WARM" 'BEGIN{print int(d+w+25)}')
     start_server native
@@ -215,6 +216,16 @@ client_case() { # size k mode [9]
     n=$(bounded "$limit" "$BIN/ws-loadgen" --url "$url" --conns 1 --size "$size" --mode "$mode" --inflight "$k" --duration "$DUR" --warmup "$WARM")
     o=$(TCLLIBPATH=$ours bounded "$limit" "$tclsh" "$ROOT/bench/client.tcl" "$url" "$size" "$k" "$mode" "$DUR" "$WARM")
     r=$(TCLWEBSOCKET_USE_TCLLIB=1 TCLLIBPATH=$REF_LIB bounded "$limit" "$tclsh" "$ROOT/bench/client.tcl" "$url" "$size" "$k" "$mode" "$DUR" "$WARM")
+    # One message at a time, ours again without busy polling (-busypoll 0):
+    # what the polling gives, and what CPU it costs.
+    if [ "$k" = 1 ] && [ "$size" = 1024 ] && [ "$mode" = binary ]; then
+        o0=$(BENCH_CONFIGURE="-busypoll 0" TCLLIBPATH=$ours bounded "$limit" "$tclsh" "$ROOT/bench/client.tcl" "$url" "$size" "$k" "$mode" "$DUR" "$WARM")
+        echo "kind=clientnopoll$v client=native server=native conns=1 size=$size mode=$mode inflight=$k $n" >>"$RESULTS"
+        echo "kind=clientnopoll$v client=ours server=native conns=1 size=$size mode=$mode inflight=$k $o0" >>"$RESULTS"
+        printf '  1 x %-6s %-6s x%-2s%s  ours with -busypoll 0: %8s, %s CPU per message (with polling: %s)\n' \
+            "$(size_label "$size")" "$mode" "$k" "${v:+ (Tcl 9)}" "$(fmt_rate "$(get msgs_s "$o0")")" \
+            "$(us "$(get cpu_us "$o0")")" "$(us "$(get cpu_us "$o")")"
+    fi
     stop_server
     for who in native ours ref; do
         case $who in native) w=$n ;; ours) w=$o ;; ref) w=$r ;; esac

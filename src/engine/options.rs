@@ -21,12 +21,20 @@ pub struct Options {
     pub dead_timeout: Duration,
     /// permessage-deflate: whether to negotiate it, and how.
     pub deflate: crate::protocol::deflate::Config,
+    /// How long the Tcl thread polls for the next event after one of this
+    /// connection's messages was handled, before it sleeps (`-busypoll`;
+    /// src/tcl/busy_poll.rs). The engine does not use it.
+    pub busy_poll: Duration,
 }
 
 impl Options {
     pub const DEFAULT_MAX_MESSAGE: u64 = 16 * 1024 * 1024;
     pub const DEFAULT_MAX_QUEUED: usize = 64 * 1024 * 1024;
     pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+    pub const DEFAULT_BUSY_POLL: Duration = Duration::from_micros(50);
+    /// The longest `-busypoll`: the event loop's other sources wait that
+    /// long at most.
+    pub const MAX_BUSY_POLL_US: i64 = 10_000;
 
     pub fn server_default() -> Options {
         Options {
@@ -38,6 +46,7 @@ impl Options {
             close_timeout: Self::DEFAULT_CLOSE_TIMEOUT,
             dead_timeout: Duration::ZERO,
             deflate: Default::default(),
+            busy_poll: Self::DEFAULT_BUSY_POLL,
         }
     }
 }

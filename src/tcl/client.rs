@@ -84,18 +84,20 @@ struct Opts {
     strict: bool,
     /// Our additions (TLS, proxy).
     extras: Extras,
-    /// -deflate, -deflatelevel ...: as `configure` takes them, over the
+    /// -deflate ... and -busypoll: as `configure` takes them, over the
     /// package defaults.
-    deflate: Vec<(&'static str, Obj)>,
+    settings: Vec<(&'static str, Obj)>,
 }
 
-/// `open`'s permessage-deflate options (the names of `configure`'s).
-const DEFLATE_OPTS: [&str; 5] = [
+/// The options of `configure` that `open` takes too: permessage-deflate
+/// and `-busypoll`.
+const SETTINGS: [&str; 6] = [
     "-deflate",
     "-deflatelevel",
     "-deflatewindow",
     "-deflatemin",
     "-deflatetakeover",
+    "-busypoll",
 ];
 
 /// "Error while opening WebSocket connection to URL: why".
@@ -115,7 +117,7 @@ fn parse_options(interp: Interp, url: &str, rest: Args) -> Result<Opts, TclError
         myaddr: None,
         strict: true,
         extras: Extras::default(),
-        deflate: Vec::new(),
+        settings: Vec::new(),
     };
     let mut protos = Obj::from_str("");
     let mut geturl: Vec<(Obj, Obj)> = Vec::new();
@@ -124,10 +126,10 @@ fn parse_options(interp: Interp, url: &str, rest: Args) -> Result<Opts, TclError
         let v = kv.get_or(1, "");
         let ks = k.to_string_lossy();
         let lower = format!("-{}", ks.trim_start_matches('-').to_ascii_lowercase());
-        if let Some(name) = DEFLATE_OPTS.iter().find(|o| **o == lower) {
+        if let Some(name) = SETTINGS.iter().find(|o| **o == lower) {
             let mut scratch = crate::engine::Options::server_default();
             set_option(interp, name, &v, &mut scratch)?;
-            opts.deflate.push((name, v));
+            opts.settings.push((name, v));
             continue;
         }
         // Ours first: tcllib's filter would refuse them.
@@ -269,7 +271,7 @@ pub fn open(interp: Interp, objv: Args) -> Result<Obj, TclError> {
     let (mailbox, mut options) =
         state::with(|r| (r.mailbox.clone(), r.interp(interp).defaults.clone()));
     options.keepalive = Duration::ZERO; // clients do not ping unless asked
-    for (name, v) in &opts.deflate {
+    for (name, v) in &opts.settings {
         // Checked while parsing: cannot fail here.
         let _ = set_option(interp, name, v, &mut options);
     }

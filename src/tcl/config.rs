@@ -12,7 +12,7 @@ use crate::engine::{self, ConnId, Options};
 
 /// Every option, in the order `configure` lists them: tcllib's two, then
 /// ours.
-const OPTIONS: [&str; 12] = [
+const OPTIONS: [&str; 13] = [
     "-keepalive",
     "-ping",
     "-maxmessage",
@@ -25,6 +25,7 @@ const OPTIONS: [&str; 12] = [
     "-deflatewindow",
     "-deflatemin",
     "-deflatetakeover",
+    "-busypoll",
 ];
 
 /// Option names: tcllib's two match any abbreviation of their first
@@ -62,6 +63,7 @@ fn option_value(name: &str, o: &Options) -> Obj {
         "-deflatewindow" => Obj::from_int(o.deflate.window as i64),
         "-deflatemin" => Obj::from_int(o.deflate.min_size as i64),
         "-deflatetakeover" => Obj::from_int(o.deflate.takeover as i64),
+        "-busypoll" => Obj::from_int(o.busy_poll.as_micros() as i64),
         _ => Obj::from_int(o.close_timeout.as_millis() as i64),
     }
 }
@@ -114,6 +116,9 @@ pub fn set_option(interp: Interp, name: &str, v: &Obj, o: &mut Options) -> Resul
         "-deflatelevel" => o.deflate.level = int_in(0, 9)? as u32,
         "-deflatewindow" => o.deflate.window = int_in(9, 15)? as u8,
         "-deflatemin" => o.deflate.min_size = int_in(0, i64::MAX)? as usize,
+        "-busypoll" => {
+            o.busy_poll = Duration::from_micros(int_in(0, Options::MAX_BUSY_POLL_US)? as u64)
+        }
         "-ping" => o.ping = v.to_utf8().into_owned(),
         "-maxmessage" => o.max_message = num()? as u64,
         "-maxframe" => o.max_frame = num()? as u64,

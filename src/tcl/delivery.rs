@@ -13,14 +13,14 @@
 //! again through the delivery its event source was asked for, and carries
 //! on where this call stopped; this call then goes on after it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::disconnect::closed;
-use super::ffi::events::{EventSource, Polled, ThreadId};
+use super::ffi::events::{EventSource, Flag, Polled, ThreadId};
 use super::ffi::{Interp, Obj};
 use super::handler::run_handler;
-use super::{bridge, log, open_outcome, state, teardown};
+use super::{bridge, busy_poll, log, open_outcome, state, teardown};
 use crate::engine::{self, options::INBOX_HIGH_WATER, ConnId, Event, Mailbox, Notify};
 
 /// Events handled per Tcl event at most, so timers and other channels get
@@ -32,13 +32,14 @@ const BATCH: usize = 256;
 /// its next check phase turns into a queued event (src/tcl/ffi/events.rs).
 struct ThreadNotifier {
     thread: ThreadId,
-    flag: Arc<AtomicBool>,
+    flag: Arc<Flag>,
 }
 
 impl Notify for ThreadNotifier {
     fn notify(&self) {
-        self.flag.store(true, Ordering::Release);
-        self.thread.alert();
+        if self.flag.raise() {
+            self.thread.alert();
+        }
     }
 }
 
@@ -68,6 +69,10 @@ struct Delivery;
 
 impl EventSource for Delivery {
     const WHAT: &'static str = "event procedure";
+
+    fn before_wait(flag: &Flag) {
+        busy_poll::before_wait(flag);
+    }
 
     /// Delivers this thread's engine events in order, each removed from
     /// the queue before its handler runs.
@@ -108,7 +113,7 @@ fn route(id: ConnId, ev: Event) {
         return;
     }
     // One lookup gives all a message needs (this runs once per message).
-    let Some((interp, shared, handler, sock, kind, moved)) = state::with(|r| {
+    let Some((interp, shared, handler, sock, kind, moved, poll)) = state::with(|r| {
         let ((interp, name), moved) = match r.by_id.get(&id) {
             Some(entry) => (entry, false),
             None => (r.by_id.get(r.moved.get(&id)?)?, true),
@@ -126,10 +131,12 @@ fn route(id: ConnId, ev: Event) {
             c.name.clone(),
             kind,
             moved,
+            c.options.busy_poll,
         ))
     }) else {
         return; // closed meanwhile
     };
+    busy_poll::handled(poll);
     if moved {
         // Read before the socket moved: messages go to the new handler;
         // the old connection's end is no news (the new one reports its own).

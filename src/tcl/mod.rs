@@ -9,7 +9,8 @@
 //! - events to handlers: [`delivery`] (the thread's mailbox to handler
 //!   calls), [`open_outcome`] (the verdict on an `open`), [`disconnect`]
 //!   (the end of a WebSocket), [`handler`] (running a handler),
-//!   [`endpoint`] (peer and local names);
+//!   [`endpoint`] (peer and local names), [`busy_poll`] (polling for the
+//!   next event before the thread sleeps);
 //! - Tcl's side: [`ws_channel`] (the channel naming a WebSocket),
 //!   [`teardown`] (channel closed or moved, interpreter deleted, exits),
 //!   [`bridge`] (the I/O of channels only Tcl can read);
@@ -21,6 +22,7 @@
 //! (tools/check-imports.sh shows there is no cycle).
 
 mod bridge;
+mod busy_poll;
 mod client;
 mod client_options;
 mod config;

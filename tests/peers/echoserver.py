@@ -10,6 +10,7 @@ Usage:
                   [--client-ca CAFILE] [--tls-max 1.2|1.3] [--close-on TEXT]
                   [--subprotocols a,b] [--id ID] [--no-greeting]
                   [--lifetime SECS] [--stdin-eof] [--strict] [--verbose]
+                  [--delay-ms MS]
 
 Prints "listening PORT" on stdout once ready.  With --verbose, prints one
 line per event: "conn N open path=P proto=X", "conn N recv text|binary ...",
@@ -20,6 +21,7 @@ With --tls the server speaks wss:// (TLS 1.2 and 1.3, or at most
 --tls-max); --client-ca requires a client certificate signed by that CA
 (verbose: "conn N open ... client=<subject CN>").  --close-on TEXT: that
 text message makes the server close with 1000 "closing on request".
+--delay-ms MS: each echo waits that long first (a slow peer).
 """
 
 import argparse
@@ -72,6 +74,8 @@ def make_handler(args):
                         out("conn %d recv text %s" % (n, esc(msg) if len(msg) <= 200 else "len=%d" % len(msg)))
                     else:
                         out("conn %d recv binary len=%d sha1=%s" % (n, len(msg), hashlib.sha1(msg).hexdigest()))
+                if args.delay_ms:
+                    await asyncio.sleep(args.delay_ms / 1000)
                 await ws.send(msg)
         except ConnectionClosed:
             pass
@@ -155,6 +159,7 @@ def cli():
     p.add_argument("--lifetime", type=float, default=30.0)
     p.add_argument("--stdin-eof", action="store_true", help="exit when stdin reaches EOF")
     p.add_argument("--verbose", action="store_true")
+    p.add_argument("--delay-ms", type=float, default=0.0, help="wait this long before each echo")
     p.add_argument("--strict", action="store_true",
                    help="reject an empty Sec-WebSocket-Protocol header (websockets default)")
     args = p.parse_args()

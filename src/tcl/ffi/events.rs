@@ -21,6 +21,10 @@ pub trait EventSource {
     /// Tcl services one of our queued events (file events are being
     /// handled).
     fn service();
+
+    /// The thread is about to wait for events with the flag down; it may
+    /// watch the flag a little first.
+    fn before_wait(_flag: &Flag) {}
 }
 
 /// A hook with nothing to be told: thread exit, process exit.
@@ -67,9 +71,45 @@ impl ThreadId {
     }
 }
 
-/// An event source of this thread, serviced by an [`EventSource`], that any thread asks
-/// for by raising a flag ([`Polled::flag`]; from another thread, then
-/// [`ThreadId::alert`]). Tcl queues its event in the check phase of
+/// What asks for a [`Polled`] source to be serviced.
+#[derive(Default)]
+pub struct Flag {
+    up: AtomicBool,
+    /// The owner is watching `up` (see [`Flag::watching`]).
+    watched: AtomicBool,
+}
+
+impl Flag {
+    /// Raises the flag, from another thread. Returns whether the owner
+    /// must be alerted ([`ThreadId::alert`]): not while it watches the
+    /// flag under Tcl 9, whose alert is a write to a file the owner must
+    /// then read. Under Tcl 8.6 the alert costs no system call, and the
+    /// owner's wait would cost one without it (see `setup_proc`).
+    pub fn raise(&self) -> bool {
+        self.up.store(true, Ordering::SeqCst);
+        !(cfg!(tcl9) && self.watched.load(Ordering::SeqCst))
+    }
+
+    /// Whether it is up.
+    pub fn is_up(&self) -> bool {
+        // SeqCst: after `watching`, pairs with `raise` (either the raiser
+        // sees the owner no longer watching, or the owner sees it up).
+        self.up.load(Ordering::SeqCst)
+    }
+
+    /// Runs `f`, which watches the flag on the owner's thread, telling
+    /// raisers meanwhile that no alert is needed.
+    pub fn watching<T>(&self, f: impl FnOnce() -> T) -> T {
+        self.watched.store(true, Ordering::SeqCst);
+        let r = f();
+        self.watched.store(false, Ordering::SeqCst);
+        r
+    }
+}
+
+/// An event source of this thread, serviced by an [`EventSource`], that
+/// any thread asks for by raising a [`Flag`] ([`Polled::flag`]; from
+/// another thread, then [`ThreadId::alert`]). Tcl queues its event in the check phase of
 /// `Tcl_DoOneEvent`, as it does for timers and channels, and services it
 /// after theirs: however much it has to do, they get their turns (an
 /// event queued while the last one is serviced would be serviced before
@@ -77,7 +117,7 @@ impl ThreadId {
 /// which removes the source.
 pub struct Polled {
     /// Also the source's client data, alive as long as the source.
-    flag: Arc<AtomicBool>,
+    flag: Arc<Flag>,
     setup: SourceProc,
     check: SourceProc,
 }
@@ -88,7 +128,7 @@ type SourceProc = unsafe extern "C" fn(*mut c_void, c_int);
 impl Polled {
     /// Adds a source serviced by `S` to the calling thread.
     pub fn install<S: EventSource>() -> Polled {
-        let flag = Arc::new(AtomicBool::new(false));
+        let flag = Arc::new(Flag::default());
         // SAFETY: plain functions; the data is the flag, which `Polled`
         // keeps until `drop` has removed the source.
         unsafe {
@@ -107,14 +147,14 @@ impl Polled {
 
     /// The flag that asks for the source to be serviced, for another
     /// thread (which then alerts this one).
-    pub fn flag(&self) -> Arc<AtomicBool> {
+    pub fn flag(&self) -> Arc<Flag> {
         self.flag.clone()
     }
 
     /// Asks, from this thread, for the source to be serviced again (the
     /// thread runs its check phase before it waits).
     pub fn raise(&self) {
-        self.flag.store(true, Ordering::Release);
+        self.flag.up.store(true, Ordering::Release);
     }
 }
 
@@ -139,11 +179,21 @@ unsafe extern "C" fn setup_proc<S: EventSource>(data: *mut c_void, flags: c_int)
     }
     // SAFETY: the flag `Polled::install` registered, alive until the
     // source is deleted.
-    let flag = unsafe { &*data.cast::<AtomicBool>() };
-    if flag.load(Ordering::Acquire) {
-        let now = Tcl_Time { sec: 0, usec: 0 };
+    let flag = unsafe { &*data.cast::<Flag>() };
+    if !flag.is_up() && flags & tcl_sys::TCL_DONT_WAIT as c_int == 0 {
+        guard(S::WHAT, || S::before_wait(flag));
+    }
+    if flag.is_up() {
+        // Tcl 8.6's notifier makes a zero wait a round trip through its
+        // notifier thread, and a 1 µs wait a timed sleep (some 50 µs of
+        // timer slack) unless the thread was alerted: alerted, it returns
+        // at once, and the alert costs no system call. Tcl 9's notifiers
+        // take 1 µs for a poll.
+        #[cfg(not(tcl9))]
+        ThreadId::current().alert();
+        let soon = Tcl_Time { sec: 0, usec: 1 };
         // SAFETY: a Tcl time Tcl copies.
-        unsafe { tcl!(tcl_SetMaxBlockTime(&now)) };
+        unsafe { tcl!(tcl_SetMaxBlockTime(&soon)) };
     }
 }
 
@@ -153,8 +203,8 @@ unsafe extern "C" fn check_proc<S: EventSource>(data: *mut c_void, flags: c_int)
         return;
     }
     // SAFETY: as in `setup_proc`.
-    let flag = unsafe { &*data.cast::<AtomicBool>() };
-    if !flag.swap(false, Ordering::AcqRel) {
+    let flag = unsafe { &*data.cast::<Flag>() };
+    if !flag.up.swap(false, Ordering::AcqRel) {
         return;
     }
     // SAFETY: Tcl_Alloc'ed event of the right size, handed over to Tcl

@@ -334,6 +334,49 @@ impl<'a> Report<'a> {
         }))
     }
 
+    /// Our client one message at a time with and without `-busypoll`:
+    /// rate, latency and the CPU each message costs.
+    fn busy_poll(&self, s: &mut String) {
+        let one = Case {
+            conns: 1,
+            size: 1024,
+            mode: "binary".into(),
+            inflight: 1,
+        };
+        let mut rows = Vec::new();
+        for (tcl, v) in [("8.6", ""), ("9", "9")] {
+            for (poll, kind) in [("50 (default)", "client"), ("0", "clientnopoll")] {
+                let cells = self.find_case(&format!("{kind}{v}"), "client", &one);
+                if !matches!(cells[1], Cell::Missing) {
+                    rows.push((tcl, poll, cells));
+                }
+            }
+        }
+        if rows.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            s,
+            "\n## Busy polling\n\nOur client, 1 × 1 KiB binary × 1, with the package's \
+             default `-busypoll 50` (after a handled message the Tcl thread watches for the \
+             next one for up to 50 µs before it sleeps) and with `-busypoll 0`. CPU is the \
+             client process's, all its threads, per message (from /proc, 10 ms ticks).\n\n\
+             | Tcl | -busypoll | ours msgs/s | native client msgs/s | ours ÷ native | ours p50 | CPU per message |\n\
+             |---|---|---:|---:|---:|---:|---:|"
+        );
+        for (tcl, poll, cells) in rows {
+            let _ = writeln!(
+                s,
+                "| {tcl} | {poll} | {} | {} | {} | {} | {} |",
+                cells[1].show("msgs_s", fmt_rate),
+                cells[0].show("msgs_s", fmt_rate),
+                ratio(cells[1].get("msgs_s"), cells[0].get("msgs_s")),
+                cells[1].show("p50_us", fmt_us),
+                cells[1].show("cpu_us", |v| format!("{v:.1} µs")),
+            );
+        }
+    }
+
     fn find_case(&self, kind: &str, who: &str, case: &Case) -> [Cell; 3] {
         self.table(kind, who)
             .into_iter()
@@ -423,6 +466,17 @@ impl<'a> Report<'a> {
                 row(
                     &format!(
                         "{tcl}: client, {} (msgs/s; native: a Rust client)",
+                        case.label()
+                    ),
+                    &cells,
+                    "msgs_s",
+                    &fmt_rate,
+                );
+            }
+            for (case, cells) in self.table(&format!("clientnopoll{v}"), "client") {
+                row(
+                    &format!(
+                        "{tcl}: client, {}, ours with `-busypoll 0` (msgs/s)",
                         case.label()
                     ),
                     &cells,
@@ -658,6 +712,8 @@ impl<'a> Report<'a> {
                 );
             }
         }
+
+        self.busy_poll(&mut s);
 
         let _ = writeln!(
             s,

@@ -62,6 +62,10 @@ impl Queue {
         let len = head.len() + payload.len();
         let gathering = !d.gathered.is_empty();
         if (burst && d.gathered.len() + len <= GATHER_MAX) || gathering {
+            if !gathering {
+                let room = d.last_burst.min(GATHER_MAX).max(len);
+                d.gathered.reserve(room);
+            }
             d.gathered.extend_from_slice(head);
             d.gathered.extend_from_slice(payload);
             shared.queued.fetch_add(len, Ordering::AcqRel);

@@ -71,6 +71,9 @@ pub struct Direct {
     pub(super) wrote_at: Option<Instant>,
     /// Frames of a burst not yet written (counted in `Shared::queued`).
     pub(super) gathered: Vec<u8>,
+    /// How much the last burst gathered: the next one starts with room
+    /// for as much, instead of growing (and copying) its way there.
+    pub(super) last_burst: usize,
 }
 
 impl Direct {
@@ -90,6 +93,9 @@ impl Direct {
     /// writes, so that they precede every frame queued after them).
     pub(super) fn take_rest(&mut self, shared: &Shared) -> Option<Vec<u8>> {
         shared.direct_turn.store(false, Ordering::Release);
+        if !self.gathered.is_empty() {
+            self.last_burst = self.gathered.len();
+        }
         if self.rest.is_empty() {
             return (!self.gathered.is_empty()).then(|| std::mem::take(&mut self.gathered));
         }

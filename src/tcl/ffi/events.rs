@@ -82,12 +82,13 @@ pub struct Flag {
 impl Flag {
     /// Raises the flag, from another thread. Returns whether the owner
     /// must be alerted ([`ThreadId::alert`]): not while it watches the
-    /// flag under Tcl 9, whose alert is a write to a file the owner must
-    /// then read. Under Tcl 8.6 the alert costs no system call, and the
-    /// owner's wait would cost one without it (see `setup_proc`).
+    /// flag. The alert is a write to a file the owner must then read
+    /// (Tcl 9), or a condition variable signalled under the notifier's
+    /// mutex, which the owner takes too (Tcl 8.6); an owner that sees the
+    /// flag up does not wait (see `setup_proc`).
     pub fn raise(&self) -> bool {
         self.up.store(true, Ordering::SeqCst);
-        !(cfg!(tcl9) && self.watched.load(Ordering::SeqCst))
+        !self.watched.load(Ordering::SeqCst)
     }
 
     /// Whether it is up.

@@ -13,8 +13,8 @@
 #     in flight; a fresh server process per case;
 #   - client side: bench/client.tcl (websocket::open) on ours and on the
 #     reference against the native server, and bench/loadgen as the native
-#     client; 1 KiB one at a time also on ours with -busypoll 0, with the
-#     CPU per message of both;
+#     client; 1 KiB one at a time (the median of three interleaved rounds)
+#     also on ours with -busypoll 0, with the CPU per message of both;
 #   - idle memory: server RSS before/after holding 1000 idle connections;
 #   - isolation: p99 round trip of 20 clients while a 21st stops reading and
 #     the server has 32 MiB of echoes to send it.
@@ -161,6 +161,13 @@ bounded() {
     if [ -z "$line" ]; then echo "error=no-result"; else echo "${line#RESULT }"; fi
 }
 
+# median_rec: of the records on stdin (one a line), the one with the
+# median msgs_s (error=no-result when none has one).
+median_rec() {
+    awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^msgs_s=/) { split($i, kv, "="); print kv[2] "\t" $0 } }' |
+        sort -n | awk -F'\t' '{ l[NR] = $2 } END { if (NR) print l[int((NR + 1) / 2)]; else print "error=no-result" }'
+}
+
 # get KEY WORDS: the value of KEY in a line of key=value words.
 get() { echo "$2" | tr ' ' '\n' | awk -F= -v k="$1" '$1==k{print $2; exit}'; }
 
@@ -213,13 +220,23 @@ client_case() { # size k mode [9]
     limit=$(awk -v d="$DUR" -v w="$WARM" 'BEGIN{print int(d+w+25)}')
     start_server native
     url="ws://127.0.0.1:$SPORT/echo"
-    n=$(bounded "$limit" "$BIN/ws-loadgen" --url "$url" --conns 1 --size "$size" --mode "$mode" --inflight "$k" --duration "$DUR" --warmup "$WARM")
-    o=$(TCLLIBPATH=$ours bounded "$limit" "$tclsh" "$ROOT/bench/client.tcl" "$url" "$size" "$k" "$mode" "$DUR" "$WARM")
+    local rounds=1 i ns="" os="" o0s=""
+    # 1 KiB one at a time, the headline case: ours also without busy
+    # polling (-busypoll 0), to show what the polling gives and what CPU it
+    # costs; one message at a time measures wake-ups, which vary most from
+    # run to run, so three interleaved rounds and the median of each.
+    local headline=""
+    [ "$k" = 1 ] && [ "$size" = 1024 ] && [ "$mode" = binary ] && { headline=1; rounds=3; }
+    for ((i = 0; i < rounds; i++)); do
+        ns+="$(bounded "$limit" "$BIN/ws-loadgen" --url "$url" --conns 1 --size "$size" --mode "$mode" --inflight "$k" --duration "$DUR" --warmup "$WARM")"$'\n'
+        os+="$(TCLLIBPATH=$ours bounded "$limit" "$tclsh" "$ROOT/bench/client.tcl" "$url" "$size" "$k" "$mode" "$DUR" "$WARM")"$'\n'
+        [ -n "$headline" ] && o0s+="$(BENCH_CONFIGURE="-busypoll 0" TCLLIBPATH=$ours bounded "$limit" "$tclsh" "$ROOT/bench/client.tcl" "$url" "$size" "$k" "$mode" "$DUR" "$WARM")"$'\n'
+    done
+    n=$(printf '%s' "$ns" | median_rec)
+    o=$(printf '%s' "$os" | median_rec)
     r=$(TCLWEBSOCKET_USE_TCLLIB=1 TCLLIBPATH=$REF_LIB bounded "$limit" "$tclsh" "$ROOT/bench/client.tcl" "$url" "$size" "$k" "$mode" "$DUR" "$WARM")
-    # One message at a time, ours again without busy polling (-busypoll 0):
-    # what the polling gives, and what CPU it costs.
-    if [ "$k" = 1 ] && [ "$size" = 1024 ] && [ "$mode" = binary ]; then
-        o0=$(BENCH_CONFIGURE="-busypoll 0" TCLLIBPATH=$ours bounded "$limit" "$tclsh" "$ROOT/bench/client.tcl" "$url" "$size" "$k" "$mode" "$DUR" "$WARM")
+    if [ -n "$headline" ]; then
+        o0=$(printf '%s' "$o0s" | median_rec)
         echo "kind=clientnopoll$v client=native server=native conns=1 size=$size mode=$mode inflight=$k $n" >>"$RESULTS"
         echo "kind=clientnopoll$v client=ours server=native conns=1 size=$size mode=$mode inflight=$k $o0" >>"$RESULTS"
         printf '  1 x %-6s %-6s x%-2s%s  ours with -busypoll 0: %8s, %s CPU per message (with polling: %s)\n' \

@@ -359,8 +359,10 @@ impl<'a> Report<'a> {
             s,
             "\n## Busy polling\n\nOur client, 1 × 1 KiB binary × 1, with the package's \
              default `-busypoll 50` (after a handled message the Tcl thread watches for the \
-             next one for up to 50 µs before it sleeps) and with `-busypoll 0`. CPU is the \
-             client process's, all its threads, per message (from /proc, 10 ms ticks).\n\n\
+             next one for up to 50 µs before it sleeps) and with `-busypoll 0`. Each figure is \
+             the median of three rounds, native, ours and ours with `-busypoll 0` in turn. CPU \
+             is the client process's, all its threads, per message (from /proc, 10 ms \
+             ticks).\n\n\
              | Tcl | -busypoll | ours msgs/s | native client msgs/s | ours ÷ native | ours p50 | CPU per message |\n\
              |---|---|---:|---:|---:|---:|---:|"
         );

@@ -110,7 +110,8 @@ impl Flag {
 
 /// An event source of this thread, serviced by an [`EventSource`], that
 /// any thread asks for by raising a [`Flag`] ([`Polled::flag`]; from
-/// another thread, then [`ThreadId::alert`]). Tcl queues its event in the check phase of
+/// another thread, then [`ThreadId::alert`] unless the raise says the
+/// thread is watching). Tcl queues its event in the check phase of
 /// `Tcl_DoOneEvent`, as it does for timers and channels, and services it
 /// after theirs: however much it has to do, they get their turns (an
 /// event queued while the last one is serviced would be serviced before

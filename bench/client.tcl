@@ -12,7 +12,7 @@
 # (cpu_us: the process's CPU time per message, all threads, where /proc
 # tells it.)
 package require websocket
-# BENCH_CONFIGURE: package defaults to set first (ours only: -busypoll 0).
+# BENCH_CONFIGURE: package defaults to set first (ours only, e.g. -busypoll).
 if {[info exists ::env(BENCH_CONFIGURE)]} {
     websocket::configure {*}$::env(BENCH_CONFIGURE)
 }

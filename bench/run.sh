@@ -230,7 +230,7 @@ client_case() { # size k mode [9]
     for ((i = 0; i < rounds; i++)); do
         ns+="$(bounded "$limit" "$BIN/ws-loadgen" --url "$url" --conns 1 --size "$size" --mode "$mode" --inflight "$k" --duration "$DUR" --warmup "$WARM")"$'\n'
         os+="$(TCLLIBPATH=$ours bounded "$limit" "$tclsh" "$ROOT/bench/client.tcl" "$url" "$size" "$k" "$mode" "$DUR" "$WARM")"$'\n'
-        [ -n "$headline" ] && o0s+="$(BENCH_CONFIGURE="-busypoll 0" TCLLIBPATH=$ours bounded "$limit" "$tclsh" "$ROOT/bench/client.tcl" "$url" "$size" "$k" "$mode" "$DUR" "$WARM")"$'\n'
+        [ -n "$headline" ] && o0s+="$(BENCH_OPEN_OPTS="-busypoll 0" TCLLIBPATH=$ours bounded "$limit" "$tclsh" "$ROOT/bench/client.tcl" "$url" "$size" "$k" "$mode" "$DUR" "$WARM")"$'\n'
     done
     n=$(printf '%s' "$ns" | median_rec)
     o=$(printf '%s' "$os" | median_rec)

@@ -31,7 +31,8 @@ impl Options {
     pub const DEFAULT_MAX_MESSAGE: u64 = 16 * 1024 * 1024;
     pub const DEFAULT_MAX_QUEUED: usize = 64 * 1024 * 1024;
     pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
-    pub const DEFAULT_BUSY_POLL: Duration = Duration::from_micros(50);
+    /// A client's `-busypoll` (a server's is zero: see busy_poll.rs).
+    pub const CLIENT_BUSY_POLL: Duration = Duration::from_micros(50);
     /// The longest `-busypoll`: the event loop's other sources wait that
     /// long at most.
     pub const MAX_BUSY_POLL_US: i64 = 10_000;
@@ -46,7 +47,7 @@ impl Options {
             close_timeout: Self::DEFAULT_CLOSE_TIMEOUT,
             dead_timeout: Duration::ZERO,
             deflate: Default::default(),
-            busy_poll: Self::DEFAULT_BUSY_POLL,
+            busy_poll: Duration::ZERO,
         }
     }
 }

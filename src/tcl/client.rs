@@ -271,6 +271,7 @@ pub fn open(interp: Interp, objv: Args) -> Result<Obj, TclError> {
     let (mailbox, mut options) =
         state::with(|r| (r.mailbox.clone(), r.interp(interp).defaults.clone()));
     options.keepalive = Duration::ZERO; // clients do not ping unless asked
+    options.busy_poll = crate::engine::Options::CLIENT_BUSY_POLL; // they await replies
     for (name, v) in &opts.settings {
         // Checked while parsing: cannot fail here.
         let _ = set_option(interp, name, v, &mut options);

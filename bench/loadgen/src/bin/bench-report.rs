@@ -357,9 +357,10 @@ impl<'a> Report<'a> {
         }
         let _ = writeln!(
             s,
-            "\n## Busy polling\n\nOur client, 1 × 1 KiB binary × 1, with the package's \
+            "\n## Busy polling\n\nOur client, 1 × 1 KiB binary × 1, with a client's \
              default `-busypoll 50` (after a handled message the Tcl thread watches for the \
-             next one for up to 50 µs before it sleeps) and with `-busypoll 0`. Each figure is \
+             next one for up to 50 µs before it sleeps) and with `-busypoll 0`; the servers \
+             here do not watch (a server's default is 0). Each figure is \
              the median of three rounds, native, ours and ours with `-busypoll 0` in turn. CPU \
              is the client process's, all its threads, per message (from /proc, 10 ms \
              ticks).\n\n\

@@ -12,10 +12,6 @@
 # (cpu_us: the process's CPU time per message, all threads, where /proc
 # tells it.)
 package require websocket
-# BENCH_CONFIGURE: package defaults to set first (ours only, e.g. -busypoll).
-if {[info exists ::env(BENCH_CONFIGURE)]} {
-    websocket::configure {*}$::env(BENCH_CONFIGURE)
-}
 
 lassign $argv url size inflight mode duration warmup conns
 foreach {var default} {size 16 inflight 1 mode binary duration 2 warmup 0.5 conns 1} {
@@ -23,7 +19,7 @@ foreach {var default} {size 16 inflight 1 mode binary duration 2 warmup 0.5 conn
 }
 
 # bench/deflate.sh: BENCH_JSON=1 sends JSON-like text (what compression
-# is for), BENCH_OPEN_OPTS adds options to every open (-deflate 1).
+# is for), BENCH_OPEN_OPTS adds options to every open (-deflate 1, -busypoll 0).
 set unit abcdefghijklmnopqrstuvwxyz
 if {[info exists ::env(BENCH_JSON)] && $::env(BENCH_JSON)} {
     set unit {{"id": 1234, "user": "someone", "text": "hello there", "tags": ["a", "b"], "ok": true}, }

@@ -7,7 +7,8 @@
 # Prints "PORT n" once listening, then echoes every text and binary
 # message back until killed. The path is /echo.
 package require websocket
-# BENCH_CONFIGURE: package defaults to set first (ours only, e.g. -busypoll).
+# BENCH_CONFIGURE: package defaults to set first (ours only: -busypoll 50
+# makes the server watch, see docs/performance.md).
 if {[info exists ::env(BENCH_CONFIGURE)]} {
     websocket::configure {*}$::env(BENCH_CONFIGURE)
 }

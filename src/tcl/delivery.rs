@@ -29,7 +29,8 @@ use crate::engine::{self, options::INBOX_HIGH_WATER, ConnId, Event, Mailbox, Not
 const BATCH: usize = 256;
 
 /// Wakes one Tcl thread: raises the flag of its delivery source, which
-/// its next check phase turns into a queued event (src/tcl/ffi/events.rs).
+/// its next check phase turns into a queued event, and alerts the thread
+/// unless it is watching the flag (src/tcl/ffi/events.rs, busy_poll.rs).
 struct ThreadNotifier {
     thread: ThreadId,
     flag: Arc<Flag>,

@@ -148,7 +148,7 @@ impl Polled {
     }
 
     /// The flag that asks for the source to be serviced, for another
-    /// thread (which then alerts this one).
+    /// thread (which then alerts this one if [`Flag::raise`] says so).
     pub fn flag(&self) -> Arc<Flag> {
         self.flag.clone()
     }

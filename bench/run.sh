@@ -18,6 +18,9 @@
 #   - idle memory: server RSS before/after holding 1000 idle connections;
 #   - isolation: p99 round trip of 20 clients while a 21st stops reading and
 #     the server has 32 MiB of echoes to send it.
+#   - CPU per message in each server case: the server's and the
+#     generator's, and the share of the 2 cores left idle (the two share
+#     the cores, so what the server spends per message bounds its rate);
 #   - the load generator's own check: the native server measured again
 #     with twice the generator's threads (its figure must not rise: else
 #     the generator, not the server, set the pace);
@@ -190,7 +193,7 @@ echo_case() { # conns size mode k [9]
             if [ $sv = native ]; then start_server native; else start_server "$sv$v"; fi
             res[$sv]=$(bounded "$limit" "$BIN/ws-loadgen" --url "ws://127.0.0.1:$SPORT/echo" \
                 --conns "$conns" --size "$size" --mode "$mode" --inflight "$k" \
-                --duration "$DUR" --warmup "$warm" --threads "$LG_THREADS")
+                --duration "$DUR" --warmup "$warm" --threads "$LG_THREADS" --cpu-pid "$SPID")
             stop_server
         fi
         echo "kind=echo$v server=$sv conns=$conns size=$size mode=$mode inflight=$k ${res[$sv]}" >>"$RESULTS"

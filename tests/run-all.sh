@@ -65,7 +65,7 @@ stage() {
 
 stage lint bash tests/lint.sh
 stage install bash tests/install-check.sh
-stage rust cargo test --release -p tcl-websocket -p tcl-sys
+stage rust cargo test --release -p tcl-websocket -p tcl-sys -p ws-loadgen
 stage tcl86 env TCLLIBPATH="$root/build/lib" tclsh tests/all.tcl -constraints "rfc ours"
 stage tcl9 env TCLLIBPATH="$root/build/tcl9/lib" TCLSH="$TCL9/tclsh9.0" TCL9_0_TM_PATH="$TCL9/usr/lib/tcl9.0/tcl9" "$TCL9/tclsh9.0" tests/all.tcl -constraints "rfc ours"
 stage diff env OURS_LIB="$root/build/lib" bash tests/diff/run.sh

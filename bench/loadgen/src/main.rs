@@ -21,6 +21,12 @@
 //! `--pending-as-latency` the messages still unanswered at the end count
 //! in the percentiles with their age, so a frozen server shows.
 //!
+//! `--cpu-pid PID` adds the CPU time per message, over the measured window,
+//! of process PID (the server) and of the generator itself, and the share
+//! of the machine's CPU left idle (`server_cpu_us`, `gen_cpu_us`,
+//! `idle_pct`): where the two share the cores, the server's CPU per message
+//! bounds its rate.
+//!
 //! Idle mode: `--idle N --rss-pid PID` opens one connection and echoes a
 //! message (so the server has done its one-time set-up), reads PID's RSS,
 //! opens N idle connections, waits `--settle` seconds, reads the RSS again
@@ -59,6 +65,7 @@ struct Opts {
     pending_as_latency: bool,
     idle: usize,
     rss_pid: Option<u32>,
+    cpu_pid: Option<u32>,
     settle: Duration,
     connect_timeout: Duration,
 }
@@ -80,6 +87,7 @@ impl Default for Opts {
             pending_as_latency: false,
             idle: 0,
             rss_pid: None,
+            cpu_pid: None,
             settle: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(10),
         }
@@ -89,7 +97,7 @@ impl Default for Opts {
 const USAGE: &str = "usage: ws-loadgen --url ws://HOST:PORT/PATH [--conns N] [--size S] \
 [--inflight K] [--mode binary|text] [--duration SECS] [--warmup SECS] [--threads T] \
 [--max-msgs M] [--stall-bytes B] [--stall-size S] [--pending-as-latency] \
-[--idle N --rss-pid PID [--settle SECS]] [--connect-timeout SECS]";
+[--idle N --rss-pid PID [--settle SECS]] [--cpu-pid PID] [--connect-timeout SECS]";
 
 fn main() {
     let opts = match parse_args(std::env::args().skip(1)) {
@@ -161,6 +169,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Opts, String> {
             "--pending-as-latency" => o.pending_as_latency = true,
             "--idle" => o.idle = val()?.parse().map_err(|_| "bad --idle")?,
             "--rss-pid" => o.rss_pid = Some(val()?.parse().map_err(|_| "bad --rss-pid")?),
+            "--cpu-pid" => o.cpu_pid = Some(val()?.parse().map_err(|_| "bad --cpu-pid")?),
             "--settle" => o.settle = parse_secs(&val()?)?,
             "--connect-timeout" => o.connect_timeout = parse_secs(&val()?)?,
             "-h" | "--help" => return Err("help".into()),
@@ -332,7 +341,10 @@ fn echo(o: &Opts) -> i32 {
         end: start + o.warmup + o.duration,
     };
     let mut stats = Stats::default();
+    let mut cpu = None;
     std::thread::scope(|s| {
+        let w = &win;
+        let sampler = o.cpu_pid.map(|pid| s.spawn(move || cpu_window(pid, w)));
         let handles: Vec<_> = groups
             .into_iter()
             .map(|g| {
@@ -346,6 +358,7 @@ fn echo(o: &Opts) -> i32 {
                 Err(_) => stats.error("worker panicked".into()),
             }
         }
+        cpu = sampler.and_then(|h| h.join().ok().flatten());
     });
     let secs = o.duration.as_secs_f64();
     let mut line = format!(
@@ -365,6 +378,15 @@ fn echo(o: &Opts) -> i32 {
         stats.pending,
         stats.errors,
     );
+    if let (Some(c), true) = (cpu, stats.msgs > 0) {
+        let per_msg = |ticks: u64| ticks as f64 * TICK_US / stats.msgs as f64;
+        line.push_str(&format!(
+            " server_cpu_us={:.2} gen_cpu_us={:.2} idle_pct={:.1}",
+            per_msg(c.server),
+            per_msg(c.gen),
+            c.idle * 100.0
+        ));
+    }
     if let Some(e) = &stats.first_error {
         line.push_str(&format!(" first_error={e:?}"));
     }
@@ -558,6 +580,62 @@ fn rss_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// Linux's /proc counts CPU time in ticks of 10 ms (USER_HZ).
+const TICK_US: f64 = 10_000.0;
+
+/// CPU spent in the measured window: the server's and this process's, in
+/// ticks, and the share of the machine's CPU time that was idle.
+#[derive(Clone, Copy)]
+struct CpuWindow {
+    server: u64,
+    gen: u64,
+    idle: f64,
+}
+
+/// utime + stime of a process, all its threads, from its /proc/PID/stat.
+fn proc_ticks(stat: &str) -> Option<u64> {
+    // The fields after the command name (which may hold spaces and
+    // parentheses): utime and stime are the 14th and 15th of the line.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
+/// The machine's (idle + iowait, total) ticks over all CPUs, from
+/// /proc/stat.
+fn machine_ticks(stat: &str) -> Option<(u64, u64)> {
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .take(8)
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
+    (v.len() == 8).then(|| (v[3] + v[4], v.iter().sum()))
+}
+
+/// Samples the CPU counters as the window opens and as it closes (the
+/// connections' set-up and warm-up are not in it).
+fn cpu_window(pid: u32, win: &Window) -> Option<CpuWindow> {
+    let server = format!("/proc/{pid}/stat");
+    let read = |path: &str| std::fs::read_to_string(path).ok();
+    let sample = || {
+        Some((
+            proc_ticks(&read(&server)?)?,
+            proc_ticks(&read("/proc/self/stat")?)?,
+            machine_ticks(&read("/proc/stat")?)?,
+        ))
+    };
+    std::thread::sleep(win.warm_end.saturating_duration_since(Instant::now()));
+    let (s0, g0, (i0, t0)) = sample()?;
+    std::thread::sleep(win.end.saturating_duration_since(Instant::now()));
+    let (s1, g1, (i1, t1)) = sample()?;
+    Some(CpuWindow {
+        server: s1.checked_sub(s0)?,
+        gen: g1.checked_sub(g0)?,
+        idle: (i1 - i0) as f64 / ((t1 - t0).max(1)) as f64,
+    })
+}
+
 fn idle(o: &Opts) -> i32 {
     let addr = match url_addr(&o.url) {
         Ok(a) => a,
@@ -643,4 +721,26 @@ fn idle(o: &Opts) -> i32 {
     }
     let _ = io::stdout().flush();
     i32::from(failure.is_some() || alive < o.idle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_ticks_reads_utime_and_stime_after_any_command_name() {
+        let rest = "S 1 2 3 4 5 6 7 8 9 10 120 35 0 0 20 0 3 0";
+        assert_eq!(proc_ticks(&format!("42 (tclsh) {rest}")), Some(155));
+        assert_eq!(proc_ticks(&format!("42 (a (b) c) {rest}")), Some(155));
+        assert_eq!(proc_ticks("42 (tclsh) S 1 2"), None);
+        assert_eq!(proc_ticks("garbage"), None);
+    }
+
+    #[test]
+    fn machine_ticks_sums_the_first_eight_counters() {
+        let stat = "cpu  10 1 5 100 4 1 2 3 0 0\ncpu0 5 0 2 50 2 0 1 1 0 0\n";
+        assert_eq!(machine_ticks(stat), Some((104, 126)));
+        assert_eq!(machine_ticks("cpu  1 2 x 4 5 6 7 8\n"), None);
+        assert_eq!(machine_ticks("intr 1 2\n"), None);
+    }
 }

@@ -561,6 +561,57 @@ impl<'a> Report<'a> {
         s
     }
 
+    /// CPU per message of the server and of the generator in the headline
+    /// cases (those run on both Tcl versions), and the CPU left idle.
+    fn cpu(&self) -> String {
+        let headline: Vec<(Case, [Cell; 3])> = self.table("echo9", "server");
+        if headline.is_empty() {
+            return String::new();
+        }
+        let mut s = String::from(
+            "## CPU per message\n\nServer echo, the headline cases: CPU time per echoed \
+             message over the measured window (from /proc, all threads, 10 ms ticks) of the \
+             server and of the load generator that drove it, and the share of the 2 cores \
+             left idle. Server and generator share the cores, so the rate of a case is at \
+             most 2 cores ÷ (server + generator CPU per message): a server that spends more \
+             per message is slower even where it is never the only thing running \
+             (docs/performance.md, \"Why 16 in flight stays below native\").\n\n\
+             | case | Tcl | native server | ours | generator, native / ours | idle, native / ours |\n\
+             |---|---|---:|---:|---:|---:|\n",
+        );
+        let us = |v: f64| {
+            if v >= 100.0 {
+                format!("{v:.0} µs")
+            } else {
+                format!("{v:.2} µs")
+            }
+        };
+        let pct = |v: f64| format!("{v:.0}%");
+        for (tcl, kind) in [("8.6", "echo"), ("9", "echo9")] {
+            for (case, _) in &headline {
+                let cells = self.find_case(kind, "server", case);
+                if cells[0].get("server_cpu_us").is_none()
+                    && cells[1].get("server_cpu_us").is_none()
+                {
+                    continue;
+                }
+                let _ = writeln!(
+                    s,
+                    "| {} | {tcl} | {} | {} | {} / {} | {} / {} |",
+                    case.label(),
+                    cells[0].show("server_cpu_us", us),
+                    cells[1].show("server_cpu_us", us),
+                    cells[0].show("gen_cpu_us", us),
+                    cells[1].show("gen_cpu_us", us),
+                    cells[0].show("idle_pct", pct),
+                    cells[1].show("idle_pct", pct),
+                );
+            }
+        }
+        s.push('\n');
+        s
+    }
+
     fn notes(&self) -> Vec<String> {
         let mut notes = Vec::new();
         for r in self.recs {
@@ -629,6 +680,7 @@ impl<'a> Report<'a> {
         }
         let _ = writeln!(s, "## Summary\n\n{summary}");
         s.push_str(&self.loadcheck());
+        s.push_str(&self.cpu());
 
         let _ = writeln!(s, "## Server echo: throughput\n");
         let _ = writeln!(

@@ -32,27 +32,46 @@ if {$mode eq "binary"} {
     set payload $text
 }
 
-set ::count 0
-set ::bytes 0
-set ::errors 0
+# The settings and counters live in one global array, B, and the send
+# times of each connection's messages in flight in sent($sock): the
+# handler links them once with `global`. A `$::name` in a proc is looked up
+# by its full name at every use, about 1k instructions each in Tcl 8.6;
+# with a dozen a message that was the client's largest cost after Tcl's
+# own (docs/performance.md).
+array set B [list count 0 bytes 0 errors 0 connected 0 phase connecting \
+    size $size mode $mode payload $payload conns $conns end 0 warmEnd 0]
 set ::lat {}
-set ::connected 0
-set ::start [clock microseconds]
-set ::warmEnd [expr {$::start + int($warmup * 1e6)}]
-set ::end [expr {$::warmEnd + int($duration * 1e6)}]
-set ::phase connecting
 
 proc fire {sock} {
-    lappend ::sent($sock) [clock microseconds]
-    websocket::send $sock $::mode $::payload
+    global B sent
+    lappend sent($sock) [clock microseconds]
+    websocket::send $sock $B(mode) $B(payload)
 }
 
 proc handler {sock type msg} {
     switch -- $type {
+        text - binary {
+            global B sent lat
+            set now [clock microseconds]
+            set t0 [lindex $sent($sock) 0]
+            set sent($sock) [lrange $sent($sock) 1 end]
+            # The next message goes out first, so that the counting below
+            # overlaps its round trip, as a load generator's should.
+            if {$now < $B(end)} {
+                lappend sent($sock) [clock microseconds]
+                websocket::send $sock $B(mode) $B(payload)
+            }
+            if {[string length $msg] != $B(size)} { incr B(errors) }
+            if {$now >= $B(warmEnd) && $now < $B(end)} {
+                incr B(count)
+                incr B(bytes) [string length $msg]
+                lappend lat [expr {$now - $t0}]
+            }
+        }
         connect {
-            set ::sent($sock) {}
-            incr ::connected
-            if {$::connected == $::conns} {
+            global B sent
+            set sent($sock) {}
+            if {[incr B(connected)] == $B(conns)} {
                 # bench/budget.sh attaches its counters meanwhile.
                 if {[info exists ::env(BENCH_PAUSE_MS)]} {
                     after $::env(BENCH_PAUSE_MS) go
@@ -61,21 +80,10 @@ proc handler {sock type msg} {
                 }
             }
         }
-        text - binary {
-            set now [clock microseconds]
-            set t0 [lindex $::sent($sock) 0]
-            set ::sent($sock) [lrange $::sent($sock) 1 end]
-            if {[string length $msg] != $::size} { incr ::errors }
-            if {$now >= $::warmEnd && $now < $::end} {
-                incr ::count
-                incr ::bytes [string length $msg]
-                lappend ::lat [expr {$now - $t0}]
-            }
-            if {$now < $::end} { fire $sock }
-        }
         error - timeout {
-            incr ::errors
-            if {$::phase eq "connecting"} {
+            global B
+            incr B(errors)
+            if {$B(phase) eq "connecting"} {
                 puts "RESULT error=connect detail=[list $msg]"
                 exit 1
             }
@@ -85,10 +93,11 @@ proc handler {sock type msg} {
 
 # Every connection is open: start the clock and the traffic.
 proc go {} {
-    set ::phase running
-    set ::start [clock microseconds]
-    set ::warmEnd [expr {$::start + int($::warmup * 1e6)}]
-    set ::end [expr {$::warmEnd + int($::duration * 1e6)}]
+    global B
+    set B(phase) running
+    set start [clock microseconds]
+    set B(warmEnd) [expr {$start + int($::warmup * 1e6)}]
+    set B(end) [expr {$B(warmEnd) + int($::duration * 1e6)}]
     foreach sock $::socks {
         for {set i 0} {$i < $::inflight} {incr i} { fire $sock }
     }
@@ -121,13 +130,14 @@ proc finish {} {
     # CPU per message in the measured window, all threads (10 ms ticks).
     set cpu ""
     set t1 [cpu_ticks]
-    if {$t1 ne "" && [info exists ::cpu0] && $::cpu0 ne "" && $::count > 0} {
-        set cpu [format " cpu_us=%.2f" [expr {($t1 - $::cpu0) * 10000.0 / $::count}]]
+    set count $::B(count)
+    if {$t1 ne "" && [info exists ::cpu0] && $::cpu0 ne "" && $count > 0} {
+        set cpu [format " cpu_us=%.2f" [expr {($t1 - $::cpu0) * 10000.0 / $count}]]
     }
     puts [format "RESULT conns=%d size=%d inflight=%d mode=%s msgs=%d secs=%.3f msgs_s=%.1f mib_s=%.3f p50_us=%d p99_us=%d errors=%d%s" \
-        $::conns $::size $::inflight $::mode $::count $secs \
-        [expr {$::count / double($secs)}] [expr {$::bytes / double($secs) / 1048576.0}] \
-        [pct $sorted 0.5] [pct $sorted 0.99] $::errors $cpu]
+        $::conns $::size $::inflight $::mode $count $secs \
+        [expr {$count / double($secs)}] [expr {$::B(bytes) / double($secs) / 1048576.0}] \
+        [pct $sorted 0.5] [pct $sorted 0.99] $::B(errors) $cpu]
     flush stdout
     set ::done 1
 }

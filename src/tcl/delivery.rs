@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use super::disconnect::closed;
 use super::ffi::events::{EventSource, Flag, Polled, ThreadId};
-use super::ffi::{Interp, Obj};
+use super::ffi::{Interp, Obj, Preserved};
 use super::handler::run_handler;
 use super::{bridge, busy_poll, log, open_outcome, state, teardown};
 use crate::engine::{self, options::INBOX_HIGH_WATER, ConnId, Event, Mailbox, Notify};
@@ -84,6 +84,9 @@ impl EventSource for Delivery {
         let mailbox = state::with(|r| r.mailbox.clone());
         mailbox.woken();
         let _batch = engine::running().map(|e| e.batch());
+        // Declared after `_batch`, so dropped first: a handler's deletion of
+        // its interpreter completes (teardown.rs) before the batch ends.
+        let mut keep = Keep::default();
         for _ in 0..BATCH {
             let (next, rearm) = mailbox.pop();
             if rearm {
@@ -92,7 +95,7 @@ impl EventSource for Delivery {
                 state::with(|r| r.source.raise());
             }
             let Some((id, ev)) = next else { break };
-            route(id, ev);
+            route(id, ev, &mut keep);
             if !state::has_registry() {
                 break; // the thread's exit handler ran meanwhile
             }
@@ -100,8 +103,26 @@ impl EventSource for Delivery {
     }
 }
 
+/// The interpreter a batch's handlers last ran in, held (`Tcl_Preserve`)
+/// until the batch is over or another one's turn comes: one preserve per
+/// batch instead of one per message (it takes a process-wide mutex).
+#[derive(Default)]
+struct Keep(Option<Preserved>);
+
+impl Keep {
+    fn of(&mut self, interp: Interp) -> &Preserved {
+        if self.0.as_ref().map(Preserved::interp) != Some(interp) {
+            // The old guard goes first: a deleted interpreter's teardown
+            // need not wait for the next one's messages.
+            self.0 = None;
+            self.0 = Some(interp.preserve());
+        }
+        self.0.as_ref().expect("just set")
+    }
+}
+
 /// Hands one engine event to its connection's handler.
-fn route(id: ConnId, ev: Event) {
+fn route(id: ConnId, ev: Event, keep: &mut Keep) {
     if let Event::EngineFailed(why) = ev {
         return end_all(&why);
     }
@@ -144,7 +165,7 @@ fn route(id: ConnId, ev: Event) {
         if matches!(ev, Event::Closed { .. }) {
             return;
         }
-        return to_handler(interp, &handler, sock, kind, ev);
+        return to_handler(keep, interp, &handler, sock, kind, ev);
     }
     let w = ev.weight();
     if w > 0 {
@@ -154,7 +175,7 @@ fn route(id: ConnId, ev: Event) {
             bridge::update(id);
         }
     }
-    to_handler(interp, &handler, sock, kind, ev);
+    to_handler(keep, interp, &handler, sock, kind, ev);
     if w > 0 && shared.inbox.load(Ordering::Acquire) == 0 {
         // The burst's last message is handled: out with what its
         // handlers sent (src/engine/direct.rs).
@@ -180,34 +201,41 @@ fn end_all(why: &str) {
             code: Some(1011),
             reason: why.to_owned(),
         };
-        route(id, ev);
+        route(id, ev, &mut Keep::default());
     }
 }
 
 /// Makes an event of `sock` the handler call tcllib makes (`kind`: the
 /// shared word of a text or binary message).
-fn to_handler(interp: Interp, handler: &Obj, sock_obj: Obj, kind: Option<Obj>, ev: Event) {
+fn to_handler(
+    keep: &mut Keep,
+    interp: Interp,
+    handler: &Obj,
+    sock_obj: Obj,
+    kind: Option<Obj>,
+    ev: Event,
+) {
     if interp.is_deleted() {
         return;
     }
-    // A handler may delete its interpreter: its memory stays until this
-    // delivery is over, and its deletion callback (teardown.rs) runs then.
-    let keep = interp.preserve();
+    // A handler may delete its interpreter: its memory stays while `keep`
+    // holds it, and its deletion callback (teardown.rs) runs then.
+    let keep = keep.of(interp);
     let mut kind = kind;
     let mut word = |k: &str| kind.take().unwrap_or_else(|| Obj::from_str(k));
     match ev {
         Event::Text(b) => {
             let msg = Obj::from_utf8(&b);
             engine::pool::give(b);
-            run_handler(&keep, handler, sock_obj, word("text"), msg)
+            run_handler(keep, handler, sock_obj, word("text"), msg)
         }
         Event::Binary(b) => {
             let msg = Obj::from_bytes(&b);
             engine::pool::give(b);
-            run_handler(&keep, handler, sock_obj, word("binary"), msg)
+            run_handler(keep, handler, sock_obj, word("binary"), msg)
         }
-        Event::Ping(b) => run_handler(&keep, handler, sock_obj, word("ping"), Obj::from_bytes(&b)),
-        Event::Pong(b) => run_handler(&keep, handler, sock_obj, word("pong"), Obj::from_bytes(&b)),
+        Event::Ping(b) => run_handler(keep, handler, sock_obj, word("ping"), Obj::from_bytes(&b)),
+        Event::Pong(b) => run_handler(keep, handler, sock_obj, word("pong"), Obj::from_bytes(&b)),
         ev => state_change(interp, &sock_obj.to_string_lossy(), ev),
     }
 }

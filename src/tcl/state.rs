@@ -163,9 +163,15 @@ impl std::hash::Hasher for IdHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
+        // Eight bytes a round: a channel name is a few words long.
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            self.write_u64(u64::from_le_bytes(w.try_into().expect("8 bytes")));
         }
+        let mut last = [0u8; 8];
+        let rest = words.remainder();
+        last[..rest.len()].copy_from_slice(rest);
+        self.write_u64(u64::from_le_bytes(last) ^ rest.len() as u64);
     }
 
     fn write_u64(&mut self, n: u64) {
@@ -264,4 +270,29 @@ pub fn log_level(interp: Interp) -> Level {
             .and_then(|reg| reg.interps.get(&interp).map(|s| s.level))
             .unwrap_or(Level::ERROR)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::BuildHasher;
+
+    #[test]
+    fn channel_names_hash_apart() {
+        // Names as Tcl makes them, of every length around a word's.
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..20_000u64 {
+            for name in [
+                format!("sock{i:x}"),
+                format!("sock55d5c2a1{i:08x}"),
+                format!("rc{i}"),
+            ] {
+                assert!(seen.insert(IdHash::default().hash_one(&name)), "{name}");
+            }
+        }
+        assert_ne!(
+            IdHash::default().hash_one("ab"),
+            IdHash::default().hash_one("ab\0")
+        );
+    }
 }

@@ -111,13 +111,15 @@ struct Keep(Option<Preserved>);
 
 impl Keep {
     fn of(&mut self, interp: Interp) -> &Preserved {
-        if self.0.as_ref().map(Preserved::interp) != Some(interp) {
-            // The old guard goes first: a deleted interpreter's teardown
-            // need not wait for the next one's messages.
-            self.0 = None;
-            self.0 = Some(interp.preserve());
+        match self.0.take() {
+            Some(held) if held.interp() == interp => self.0.insert(held),
+            old => {
+                // The old guard goes first: a deleted interpreter's
+                // teardown need not wait for the next one's messages.
+                drop(old);
+                self.0.insert(interp.preserve())
+            }
         }
-        self.0.as_ref().expect("just set")
     }
 }
 
@@ -196,12 +198,13 @@ fn end_all(why: &str) {
     for id in &all {
         bridge::on_event(*id, Event::Finished);
     }
+    let mut keep = Keep::default();
     for id in all {
         let ev = Event::Closed {
             code: Some(1011),
             reason: why.to_owned(),
         };
-        route(id, ev, &mut Keep::default());
+        route(id, ev, &mut keep);
     }
 }
 
